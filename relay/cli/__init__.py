@@ -1,0 +1,1 @@
+"""The `relay` command line (click); `relay.cli.main` is the console script."""

@@ -1,0 +1,152 @@
+"""`relay check`, `relay sign`, `relay send-test`: set-up and its verification."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import httpx
+import redis
+
+from relay.cli.main import Options, pass_options
+from relay.duration import format_duration
+from relay.exceptions import ConfigError, RelayError
+from relay.providers.registry import PROVIDERS
+from relay.redis_client import describe_url, sync_client
+from relay.settings import Settings
+from relay.starter import SAMPLE_BODY
+
+
+@click.command()
+@click.option(
+    "--offline", is_flag=True, help="check the file only; do not contact Redis or Cloudflare"
+)
+@pass_options
+def check(options: Options, offline: bool) -> None:
+    """Validate relay.toml and the environment it names, and print what was found.
+    Exit 0 when usable, 1 otherwise (each problem on one line, naming its key)."""
+    try:
+        settings = options.settings()
+    except ConfigError as exc:
+        for line in exc.problems:
+            click.echo(f"error: {line}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"config: {options.config}")
+    ok = _check_services(settings) if not offline else True
+    cf = settings.cloudflare
+    mode = (
+        "dry-run (relay.dry_run)"
+        if settings.dry_run
+        else (
+            f"account {cf.account_id}, token set"
+            if cf.has_credentials
+            else "no credentials: Pages API targets run in dry-run"
+        )
+    )
+    click.echo(f"cloudflare: {cf.api_base} ({mode})")
+    click.echo(
+        f"retry: {settings.retry.attempts} attempts, backoff "
+        f"{format_duration(settings.retry.initial)}..{format_duration(settings.retry.max)}"
+    )
+    click.echo(f"targets ({len(settings.targets)}):")
+    for target in settings.targets.values():
+        extra = [
+            f"debounce {format_duration(target.debounce)}",
+            f"max_wait {format_duration(target.max_wait)}",
+        ]
+        if target.schedule:
+            extra.append(f"schedule {target.schedule!r}")
+        if target.keep is not None:
+            extra.append(f"keep {format_duration(target.keep)}")
+        click.echo(f"  {target.name}: {target.describe()}; {', '.join(extra)}")
+    click.echo(f"hooks ({len(settings.hooks)}):")
+    for hook in settings.hooks.values():
+        secrets = f"{len(hook.secrets)} secret{'s' if len(hook.secrets) != 1 else ''}"
+        click.echo(
+            f"  /hooks/{hook.name}: {hook.provider} ({secrets}) -> {', '.join(hook.targets)}"
+        )
+    for warning in settings.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if not ok:
+        raise SystemExit(1)
+
+
+def _check_services(settings: Settings) -> bool:
+    try:
+        sync_client(settings, timeout=2.0).ping()
+        click.echo(f"redis: {describe_url(settings)} (reachable)")
+    except (redis.RedisError, OSError):
+        click.echo(f"error: redis: {describe_url(settings)} is unreachable", err=True)
+        return False
+    return True
+
+
+def _provider(settings: Settings, hook_name: str):  # type: ignore[no-untyped-def]
+    hook = settings.hooks.get(hook_name)
+    if hook is None:
+        raise ConfigError(
+            [f"unknown hook {hook_name!r} (known: {', '.join(settings.hooks) or 'none'})"]
+        )
+    return PROVIDERS[hook.provider](hook)
+
+
+def _body(body_file: Path | None) -> bytes:
+    if body_file is None:
+        return SAMPLE_BODY
+    try:
+        return body_file.read_bytes()
+    except OSError as exc:
+        raise RelayError(f"{body_file}: cannot read: {exc.strerror}") from None
+
+
+@click.command()
+@click.argument("hook")
+@click.option(
+    "--body",
+    "body_file",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="file with the exact body to sign",
+)
+@pass_options
+def sign(options: Options, hook: str, body_file: Path) -> None:
+    """Print the headers HOOK's sender would send with this body (one `Name: value` per
+    line), e.g. to build your own curl or test a proxy."""
+    provider = _provider(options.settings(), hook)
+    for name, value in provider.sign(
+        _body(body_file), path=f"/hooks/{hook}", now=time.time()
+    ).items():
+        click.echo(f"{name}: {value}")
+
+
+@click.command("send-test")
+@click.argument("hook")
+@click.option(
+    "--body",
+    "body_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="file with the body to send [default: a small sample]",
+)
+@click.option(
+    "--url", default="http://127.0.0.1:8000", show_default=True, help="the running relay's base URL"
+)
+@pass_options
+def send_test(options: Options, hook: str, body_file: Path | None, url: str) -> None:
+    """Send a correctly signed sample request to a running relay and show its answer:
+    the quickest end-to-end check of a hook's setup."""
+    provider = _provider(options.settings(), hook)
+    body = _body(body_file)
+    path = f"/hooks/{hook}"
+    headers = provider.sign(body, path=path, now=time.time())
+    try:
+        response = httpx.post(url.rstrip("/") + path, content=body, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise RelayError(f"cannot reach {url}: {type(exc).__name__}") from None
+    click.echo(f"{response.status_code} {response.text}")
+    if response.status_code >= 300:
+        raise SystemExit(1)
+
+
+COMMANDS = [check, sign, send_test]

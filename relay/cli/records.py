@@ -1,0 +1,188 @@
+"""`relay deliveries`, `deployments`, `failed`, `replay`, `deploy`: read and act on records."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import click
+
+from relay import actions
+from relay.cli.main import Options, pass_options
+from relay.duration import parse_duration
+from relay.exceptions import ConfigError
+from relay.redis_client import sync_client
+from relay.store import Store
+
+
+def _when(ms_or_s: str | float | None) -> str:
+    if ms_or_s in (None, ""):
+        return "-"
+    value = float(ms_or_s)
+    seconds = value / 1000 if value > 1e11 else value
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _emit_json(doc: object) -> None:
+    click.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
+@click.command()
+@click.option("--hook", default=None, help="only this hook's deliveries")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@pass_options
+def deliveries(options: Options, hook: str | None, limit: int, as_json: bool) -> None:
+    """Recent webhook deliveries, newest first: accepted, duplicate, ignored or rejected,
+    and why. Bodies and secrets are never stored, so never shown."""
+    settings = options.settings()
+    if hook is not None and hook not in settings.hooks:
+        raise ConfigError([f"unknown hook {hook!r} (known: {', '.join(settings.hooks) or 'none'})"])
+    records = Store(sync_client(settings)).deliveries(hook=hook, limit=limit)
+    if as_json:
+        _emit_json({"deliveries": [r.to_dict() for r in records]})
+        return
+    _table(
+        [
+            [
+                r.id,
+                _when(r.at),
+                r.hook,
+                r.outcome,
+                r.event or "-",
+                ",".join(r.targets) or "-",
+                r.reason or (f"duplicate of {r.duplicate_of}" if r.duplicate_of else ""),
+            ]
+            for r in records
+        ],
+        ["id", "received", "hook", "outcome", "event", "targets", "reason"],
+    )
+
+
+_DEPLOY_COLUMNS = ["id", "target", "status", "deliveries", "created", "deployment", "url/error"]
+
+
+def _deploy_rows(records: list[dict[str, str]]) -> list[list[str]]:
+    return [
+        [
+            r.get("id", ""),
+            r.get("target", ""),
+            r.get("status", "")
+            + (f"/{r['stage']}" if r.get("stage") and r.get("status") == "building" else ""),
+            r.get("deliveries", "0"),
+            _when(r.get("created_at")),
+            r.get("deployment_id", "-") or "-",
+            r.get("url")
+            or (f"{r.get('error_code') or ''} {r.get('error') or ''}".strip() or r.get("note", "")),
+        ]
+        for r in records
+    ]
+
+
+@click.command()
+@click.option("--target", default=None, help="only this target's deployments")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@pass_options
+def deployments(options: Options, target: str | None, limit: int, as_json: bool) -> None:
+    """Recent deployment triggers and their results, newest first: Cloudflare deployment
+    id, URL and stage, or the error code and message."""
+    settings = options.settings()
+    if target is not None:
+        settings.target(target)
+    records = Store(sync_client(settings)).triggers(target=target, limit=limit)
+    if as_json:
+        _emit_json({"deployments": records})
+        return
+    _table(_deploy_rows(records), _DEPLOY_COLUMNS)
+
+
+@click.command()
+@click.option("--target", default=None, help="only this target's failures")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@pass_options
+def failed(options: Options, target: str | None, as_json: bool) -> None:
+    """Triggers that failed for good (retries used up, or refused by Cloudflare).
+    `relay replay ID` or `relay replay --all` sends them again."""
+    settings = options.settings()
+    records = Store(sync_client(settings)).failed(target=target)
+    if as_json:
+        _emit_json({"failed": records})
+        return
+    _table(_deploy_rows(records), _DEPLOY_COLUMNS)
+
+
+@click.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="every failed trigger")
+@click.option("--target", default=None, help="with --all: only this target's")
+@click.option(
+    "--since", default=None, metavar="DURATION", help="with --all: failed within, e.g. 2h"
+)
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+@pass_options
+def replay(
+    options: Options,
+    ids: tuple[str, ...],
+    replay_all: bool,
+    target: str | None,
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """Queue failed triggers again (by ID, or --all). Each skips the debounce and goes
+    through the normal deploy path; the result is recorded as a new deployment."""
+    if bool(ids) == replay_all:
+        raise click.UsageError("give trigger IDs or --all (not both)")
+    settings = options.settings()
+    client = sync_client(settings)
+    if replay_all:
+        since_ms = None
+        if since is not None:
+            try:
+                since_ms = int((time.time() - parse_duration(since)) * 1000)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--since") from None
+        ids = tuple(r["id"] for r in Store(client).failed(target=target, since_ms=since_ms))
+    done = actions.replay(client, settings, list(ids))
+    unknown = set(ids) - {d.trigger_id for d in done}
+    if as_json:
+        _emit_json({"replayed": [d.__dict__ for d in done], "skipped": sorted(unknown)})
+        return
+    for item in done:
+        click.echo(f"re-queued {item.trigger_id} (target {item.target})")
+    for trigger_id in sorted(unknown):
+        click.echo(f"skipped {trigger_id}: not a failed trigger", err=True)
+    if not done:
+        click.echo("nothing to replay")
+
+
+@click.command()
+@click.argument("target")
+@click.option("--now", is_flag=True, help="skip the debounce: build as soon as possible")
+@pass_options
+def deploy(options: Options, target: str, now: bool) -> None:
+    """Trigger TARGET through the same debounce and record path as a webhook
+    (so it coalesces with a burst in progress); --now skips the quiet period."""
+    settings = options.settings()
+    due = actions.touch(sync_client(settings), settings, target, reason="manual", now=now)
+    wait = max(0.0, due / 1000 - time.time())
+    click.echo(
+        f"queued {target}: builds in {wait:.0f}s unless more changes arrive"
+        if wait >= 1
+        else f"queued {target}: builds now"
+    )
+
+
+COMMANDS = [deliveries, deployments, failed, replay, deploy]

@@ -1,0 +1,89 @@
+"""Every Redis key and Lua script the relay uses, in one place.
+
+All keys start with `relay:`; RQ's own keys start with `rq:`. Nothing here ever holds a secret:
+deliveries keep a digest of the body and the sender's ids, never the body or its auth headers.
+"""
+
+from __future__ import annotations
+
+PREFIX = "relay:"
+
+# -- ingest -------------------------------------------------------------------------------------
+#: stream of every delivery (accepted, duplicate, ignored, rejected); one JSON field "d";
+#: capped at `server.keep_deliveries` (approximately, MAXLEN ~)
+DELIVERIES = "relay:deliveries"
+#: hash "<hook>:<outcome>" -> count, since the store was created (for /metrics)
+DELIVERY_COUNTS = "relay:counts:deliveries"
+
+
+def hook_deliveries(hook: str) -> str:
+    """Stream of the ids (in DELIVERIES) of one hook's deliveries, for `--hook` listings."""
+    return f"relay:deliveries:{hook}"
+
+
+def dedupe(hook: str, token: str) -> str:
+    """String: the delivery id first seen for this sender id/content digest; expires (PX)."""
+    return f"relay:seen:{hook}:{token}"
+
+
+# -- debounce -----------------------------------------------------------------------------------
+#: sorted set: target -> when its pending burst is due (Unix ms, Redis server clock)
+DUE = "relay:due"
+BURST_PREFIX = "relay:burst:"
+
+
+def burst(target: str) -> str:
+    """Hash of a target's pending burst: first, last (ms), count, last_delivery."""
+    return f"{BURST_PREFIX}{target}"
+
+
+INFLIGHT_PREFIX = "relay:inflight:"
+
+
+def inflight(target: str) -> str:
+    """String: the trigger id whose build is in flight for this target (one build at a time).
+
+    Set by the claim that creates the trigger, deleted when the build reaches a final state;
+    its TTL (the target's stuck_after) frees the target if a worker disappears for good.
+    """
+    return f"{INFLIGHT_PREFIX}{target}"
+
+
+# -- triggers (one per build the relay asks Cloudflare for) --------------------------------------
+TRIGGER_PREFIX = "relay:trigger:"
+
+
+def trigger(trigger_id: str) -> str:
+    """Hash: one deployment trigger and everything learned about it (see `workers.records`)."""
+    return f"{TRIGGER_PREFIX}{trigger_id}"
+
+
+#: sorted set: trigger id -> created (ms); capped at `server.keep_deployments`
+TRIGGERS = "relay:triggers"
+TRIGGERS_BY_TARGET_PREFIX = "relay:triggers-of:"
+
+
+def target_triggers(target: str) -> str:
+    """Sorted set: one target's trigger ids -> created (ms)."""
+    return f"{TRIGGERS_BY_TARGET_PREFIX}{target}"
+
+
+#: sorted set: trigger id -> failed-for-good time (ms); what `relay failed` lists
+FAILED = "relay:failed"
+#: sorted set: "<kind>:<trigger id>:<n>" -> when to run (ms). Kinds: deploy, watch.
+#: Popped under a lease by the claimer, which enqueues the RQ job with a matching unique id.
+TIMERS = "relay:timers"
+
+# -- RQ ----------------------------------------------------------------------------------------
+#: the RQ queue every relay job runs on
+QUEUE = "relay"
+
+# -- Lua scripts (relay/lua/<name>.lua) ------------------------------------------------------------
+SCRIPT_INGEST = "ingest"
+SCRIPT_CLAIM = "claim"
+SCRIPT_POP_TIMERS = "pop_timers"
+SCRIPT_RELEASE = "release"
+SCRIPT_BUDGET = "budget"
+#: sorted set: one member per Cloudflare API request in the current window (shared budget)
+API_BUDGET = "relay:cloudflare:budget"
+SCRIPT_TOUCH = "touch"

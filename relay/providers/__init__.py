@@ -1,0 +1,1 @@
+"""One module per sender scheme; `relay.providers.registry` maps `provider = …` names to them."""

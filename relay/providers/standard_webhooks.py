@@ -1,0 +1,115 @@
+"""Standard Webhooks 1.0 and Svix: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+
+Headers `webhook-id`, `webhook-timestamp`, `webhook-signature`; Svix sends the same values as
+`svix-id`, `svix-timestamp`, `svix-signature` (both are accepted, svix-* first, as Svix's own
+library does). Secrets are `whsec_` + base64 of the key. Timestamps older or newer than the
+tolerance (default 5 minutes, as both official libraries) are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from typing import ClassVar
+
+from relay.exceptions import WebhookRejected
+from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+from relay.secret import Secret
+from relay.settings import HookSettings
+
+DEFAULT_TOLERANCE = 300.0
+
+
+def decode_secret(secret: Secret) -> bytes:
+    """The HMAC key inside a `whsec_…` secret (padding optional, as the Python library allows)."""
+    text = secret.reveal().removeprefix("whsec_")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def signature(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def check_timestamp(raw: str, now: float, tolerance: float) -> None:
+    try:
+        timestamp = int(raw)
+    except ValueError:
+        raise WebhookRejected("webhook-timestamp is not a Unix timestamp in seconds") from None
+    if timestamp < now - tolerance:
+        raise WebhookRejected("webhook-timestamp is too old (replayed or delayed request)")
+    if timestamp > now + tolerance:
+        raise WebhookRejected("webhook-timestamp is in the future (check the sender's clock)")
+
+
+def verify_standard(request: IncomingRequest, keys: list[bytes], tolerance: float) -> Verified:
+    """Verify the Standard Webhooks headers (or their svix-* twins) against each key."""
+    prefix = "svix" if request.header("svix-id") is not None else "webhook"
+    msg_id = request.require(f"{prefix}-id")
+    raw_ts = request.require(f"{prefix}-timestamp")
+    raw_sig = request.require(f"{prefix}-signature")
+    check_timestamp(raw_ts, request.received_at, tolerance)
+    offered = []
+    for entry in raw_sig.split():
+        version, _, value = entry.partition(",")
+        if version == "v1" and value:
+            offered.append(value)
+    if not offered:
+        raise WebhookRejected(f"{prefix}-signature has no v1 signature")
+    expected = [signature(key, msg_id, raw_ts, request.body) for key in keys]
+    if not any(matches_any(list(expected), candidate) for candidate in offered):
+        raise WebhookRejected(
+            f"{prefix}-signature does not match the body (wrong secret or altered body)"
+        )
+    return Verified(delivery_id=msg_id, event=_event_type(request.body))
+
+
+def _event_type(body: bytes) -> str | None:
+    import orjson
+
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    value = doc.get("type") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class StandardWebhooks(Provider):
+    name = "standard-webhooks"
+    options: ClassVar[dict[str, OptionSpec]] = {
+        "tolerance": OptionSpec("duration", DEFAULT_TOLERANCE, "allowed clock difference"),
+    }
+
+    def __init__(self, hook: HookSettings) -> None:
+        super().__init__(hook)
+        self.keys = [decode_secret(s) for s in hook.secrets]
+
+    @classmethod
+    def check(cls, hook: HookSettings) -> list[str]:
+        problems = []
+        for index, secret in enumerate(hook.secrets):
+            try:
+                decode_secret(secret)
+            except (binascii.Error, ValueError):
+                problems.append(
+                    f"hooks.{hook.name}.secret{'s' if len(hook.secrets) > 1 else ''}"
+                    f"{f'[{index}]' if len(hook.secrets) > 1 else ''}: "
+                    "not a Standard Webhooks secret (whsec_ followed by base64)"
+                )
+        return problems
+
+    def verify(self, request: IncomingRequest) -> Verified:
+        return verify_standard(request, self.keys, float(self.option("tolerance")))  # type: ignore[arg-type]
+
+    def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
+        msg_id = "msg_" + hashlib.sha256(body + str(now).encode()).hexdigest()[:24]
+        timestamp = str(int(now))
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": timestamp,
+            "webhook-signature": "v1," + signature(self.keys[0], msg_id, timestamp, body),
+            "content-type": "application/json",
+        }

@@ -1,0 +1,51 @@
+"""A shared secret sent as a header (Strapi, GitLab's X-Gitlab-Token, Directus, Builder.io …).
+
+Default: `Authorization: Bearer <secret>`. With `header = "X-Gitlab-Token"` the whole header
+value is the secret; with `scheme = ""` no scheme word is expected.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from relay.exceptions import WebhookRejected
+from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+
+
+class Token(Provider):
+    name = "token"
+    options: ClassVar[dict[str, OptionSpec]] = {
+        "header": OptionSpec(str, "Authorization", "the header carrying the token"),
+        "scheme": OptionSpec(str, None, "word before the token (default Bearer for Authorization)"),
+        "id_header": OptionSpec(str, None, "a header with the sender's delivery id"),
+        "event_header": OptionSpec(str, None, "a header with the sender's event name"),
+    }
+
+    @property
+    def scheme(self) -> str:
+        scheme = self.option("scheme")
+        if scheme is None:
+            return "Bearer" if str(self.option("header")).lower() == "authorization" else ""
+        return str(scheme)
+
+    def verify(self, request: IncomingRequest) -> Verified:
+        header = str(self.option("header"))
+        value = request.require(header)
+        if self.scheme:
+            word, _, value = value.partition(" ")
+            if word.lower() != self.scheme.lower():
+                raise WebhookRejected(f"{header} does not use the {self.scheme} scheme")
+            value = value.strip()
+        if not matches_any([s.reveal() for s in self.secrets], value):
+            raise WebhookRejected(f"{header} does not carry the hook's token")
+        id_header = self.option("id_header")
+        event_header = self.option("event_header")
+        return Verified(
+            delivery_id=request.header(str(id_header)) if id_header else None,
+            event=request.header(str(event_header)) if event_header else None,
+        )
+
+    def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
+        token = self.secrets[0].reveal()
+        value = f"{self.scheme} {token}" if self.scheme else token
+        return {str(self.option("header")): value, "content-type": "application/json"}

@@ -1,0 +1,34 @@
+"""Test-side senders: sign requests the way the vendors do, independently of the relay's code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+
+SECRET = "s3cret-for-tests-only-9f2c"
+WHSEC = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32byt").decode()
+
+
+def github_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+def standard_headers(
+    body: bytes, msg_id: str | None = None, ts: int | None = None, secret: str = WHSEC
+) -> dict[str, str]:
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    ts = int(time.time()) if ts is None else ts
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    sig = base64.b64encode(
+        hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": f"v1,{sig}",
+        "Content-Type": "application/json",
+    }
