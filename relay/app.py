@@ -65,3 +65,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The app for `relay serve --workers N`: each process reads $RELAY_CONFIG itself."""
+    from relay.settings import load_settings
+
+    return create_app(load_settings())

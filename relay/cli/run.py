@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import redis
@@ -27,24 +28,42 @@ def _print_warnings(settings: Settings) -> None:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, *, workers: int = 1, access_log: bool = False
+) -> None:
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": True,
+        "server_header": False,
+        "access_log": access_log,
+    }
+    if workers > 1:
+        # each uvicorn worker process builds its own app from the same relay.toml
+        if settings.path is not None:
+            os.environ["RELAY_CONFIG"] = str(settings.path.resolve())
+        os.environ["REDIS_URL"] = settings.redis_url.reveal()
+        uvicorn.run("relay.app:app_from_environment", factory=True, workers=workers, **options)
+        return
     from relay.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        server_header=False,
-    )
+    uvicorn.run(create_app(settings), **options)
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, help="port to listen on")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes sharing the port (use one per core under heavy load)",
+)
+@click.option("--access-log", is_flag=True, help="log every HTTP request")
 @pass_options
-def serve(options: Options, host: str, port: int) -> None:
+def serve(options: Options, host: str, port: int, workers: int, access_log: bool) -> None:
     """Run the HTTP receiver (POST /hooks/NAME), dashboard, JSON API and /metrics.
 
     Stateless: run as many as you like behind a load balancer; they share Redis.
@@ -52,7 +71,7 @@ def serve(options: Options, host: str, port: int) -> None:
     setup_logging()
     settings = options.settings()
     _print_warnings(settings)
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers=workers, access_log=access_log)
 
 
 @click.command()
