@@ -73,6 +73,9 @@ class Provider(ABC):
     needs_secret: ClassVar[bool] = True
     #: event-name globs that build when the hook sets no `filter.events` (None: every event)
     default_events: ClassVar[tuple[str, ...] | None] = None
+    #: the status of a stored delivery's answer: 202, except for senders that retry anything
+    #: but 200 (Prismic)
+    accepted_status: ClassVar[int] = 202
 
     def __init__(self, hook: HookSettings) -> None:
         self.hook = hook
