@@ -74,6 +74,9 @@ FAILED = "relay:failed"
 #: Popped under a lease by the claimer, which enqueues the RQ job with a matching unique id.
 TIMERS = "relay:timers"
 
+#: string with a short TTL: the claimer that holds it reaps abandoned RQ jobs this round
+REAPER_LOCK = "relay:reaper"
+
 # -- RQ ----------------------------------------------------------------------------------------
 #: the RQ queue every relay job runs on
 QUEUE = "relay"
@@ -87,3 +90,5 @@ SCRIPT_BUDGET = "budget"
 #: sorted set: one member per Cloudflare API request in the current window (shared budget)
 API_BUDGET = "relay:cloudflare:budget"
 SCRIPT_TOUCH = "touch"
+#: hash: target -> "ok" | "failing" (its last final outcome), for recovery notifications
+TARGET_HEALTH = "relay:health"

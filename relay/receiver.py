@@ -97,11 +97,11 @@ class Receiver:
             delivery.outcome, delivery.reason = "ignored", reason
         else:
             delivery.targets = list(hook.targets)
-        response = await self._store(hook, delivery)
+        response = await self._store(hook, delivery, provider.accepted_status)
         INGEST_SECONDS.observe(time.perf_counter() - started)
         return response
 
-    async def _store(self, hook: HookSettings, delivery: Delivery) -> Response:
+    async def _store(self, hook: HookSettings, delivery: Delivery, accepted: int) -> Response:
         try:
             outcome, delivery_id = await self.ingest.store(hook, delivery)
         except (RedisError, OSError, TimeoutError) as exc:
@@ -117,7 +117,9 @@ class Receiver:
             return JSONResponse(
                 {"delivery": delivery_id, "ignored": delivery.reason}, status_code=200
             )
-        return JSONResponse({"delivery": delivery_id, "targets": delivery.targets}, status_code=202)
+        return JSONResponse(
+            {"delivery": delivery_id, "targets": delivery.targets}, status_code=accepted
+        )
 
     async def _reject(self, delivery: Delivery, exc: WebhookRejected) -> Response:
         delivery.outcome, delivery.reason = "rejected", exc.reason

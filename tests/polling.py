@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     *,
     timeout: float = 20.0,
     interval: float = 0.05,
@@ -18,7 +18,7 @@ def wait_for(
 ) -> T:
     """Return the first truthy value of `condition()`; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    last: T = condition()
+    last = condition()
     while not last:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")

@@ -15,6 +15,27 @@ from relay.embedded import free_port
 from tests.polling import wait_for
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children first found, depth-first)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
 class RelayProcess:
     """`relay <args>` as a subprocess with its own environment and a log file."""
 
@@ -46,12 +67,14 @@ class RelayProcess:
         os.kill(self.process.pid, sig)
 
     def kill_group(self) -> None:
-        """SIGKILL the process and everything it started (an RQ worker and its work horse)."""
+        """SIGKILL the process and everything it started, as a container kill would: an RQ
+        work horse puts itself in its own process group, so it is found through /proc."""
         assert self.process is not None
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for pid in [*descendants(self.process.pid), self.process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.process.wait(timeout=10)
 
     def stop(self, timeout: float = 15.0) -> None:

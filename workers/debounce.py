@@ -19,6 +19,8 @@ import redis
 from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.exceptions import DuplicateJobError
+from rq.registry import StartedJobRegistry
+from rq.timeouts import TimerDeathPenalty
 
 from relay import keys
 from relay.redis_client import lua
@@ -39,6 +41,9 @@ JOB_TIMEOUT = 120
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 86400
 
+#: how often a claimer looks for jobs whose worker died (their heartbeat expired)
+REAP_INTERVAL = 5.0
+
 JOBS = {"deploy": "workers.jobs.deploy", "watch": "workers.jobs.watch"}
 
 
@@ -57,6 +62,7 @@ class Claimer:
         self._claim = client.register_script(lua(keys.SCRIPT_CLAIM))
         self._pop = client.register_script(lua(keys.SCRIPT_POP_TIMERS))
         self._last_trim = 0.0
+        self._last_reap = 0.0
 
     def claim(self) -> list[str]:
         """Turn due bursts into triggers; returns their ids."""
@@ -123,11 +129,22 @@ class Claimer:
                 pipe.zrem(keys.target_triggers(target.decode()), trigger_id)
         pipe.execute()
 
+    def reap(self) -> None:
+        """Settle jobs whose worker died: RQ calls their on_failure (`workers.jobs`), which
+        retries or fails the trigger. One claimer at a time does it (a short lock)."""
+        if self.client.set(keys.REAPER_LOCK, "1", nx=True, px=int(REAP_INTERVAL * 1000)):
+            # the claimer is a thread: failure callbacks must not use SIGALRM timeouts here
+            StartedJobRegistry(queue=self.queue, death_penalty_class=TimerDeathPenalty).cleanup()
+
     def tick(self) -> int:
         claimed = self.claim()
         taken = self.enqueue_due()
-        if time.monotonic() - self._last_trim > 60:
-            self._last_trim = time.monotonic()
+        now = time.monotonic()
+        if now - self._last_reap > REAP_INTERVAL:
+            self._last_reap = now
+            self.reap()
+        if now - self._last_trim > 60:
+            self._last_trim = now
             self.trim()
         return len(claimed) + taken
 

@@ -14,6 +14,7 @@ from relay import keys
 from relay.exceptions import CloudflareError
 from relay.redis_client import lua
 from relay.store import now_ms
+from workers import notify
 from workers.context import Context
 from workers.debounce import schedule
 
@@ -47,6 +48,7 @@ def finish(ctx: Context, trigger_id: str, target: str, status: str, **fields: st
     ctx.store.update(trigger_id, status=status, finished_at=now_ms(), **fields)
     release(ctx, trigger_id, target)
     log.info("trigger %s: %s", trigger_id, status)
+    notify.outcome(ctx, trigger_id, target, status)
 
 
 def fail_for_good(
@@ -67,6 +69,7 @@ def fail_for_good(
     ctx.redis.zadd(keys.FAILED, {trigger_id: now_ms()})
     release(ctx, trigger_id, target)
     log.warning("trigger %s failed for good: %s", trigger_id, exc or message)
+    notify.outcome(ctx, trigger_id, target, "failed")
 
 
 def retry_later(
