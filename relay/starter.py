@@ -16,6 +16,9 @@ STARTER = """\
 # Written by `relay up` because no relay.toml was found. Edit freely; see relay.example.toml
 # and docs/configuration.md for every option.
 
+[admin]
+token = "{admin}"              # sign in to the dashboard with this
+
 [targets.site]                 # a Cloudflare Pages project and branch to build
 project  = "my-site"
 branch   = "main"
@@ -33,7 +36,10 @@ targets  = ["site"]
 
 
 def write_starter_config(path: Path) -> None:
-    path.write_text(STARTER.replace("{secret}", secrets.token_urlsafe(24)), encoding="utf-8")
+    text = STARTER.replace("{secret}", secrets.token_urlsafe(24))
+    text = text.replace("{admin}", secrets.token_urlsafe(18))
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # it holds secrets
 
 
 def signed_curl(settings: Settings, base_url: str, hook_name: str | None = None) -> str | None:

@@ -173,6 +173,10 @@ def _banner(
     dry = settings.dry_run or not settings.cloudflare.has_credentials
     click.secho("relay is up", bold=True)
     click.echo(f"  receiver, dashboard: {base}/   (webhooks: {base}/hooks/NAME)")
+    if settings.admin_token is None:
+        click.echo("  dashboard sign-in:   set [admin] token or RELAY_ADMIN_TOKEN to enable it")
+    elif wrote:
+        click.echo(f"  dashboard sign-in:   the [admin] token in {config}")
     click.echo(f"  config:              {config}" + ("   (written just now)" if wrote else ""))
     redis_where = (
         f"embedded, data in {embedded.data_dir}/ ({embedded.url})"
