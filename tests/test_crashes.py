@@ -1,4 +1,4 @@
-"""Crashes and outages: killed workers and receivers, Redis restarts; nothing acknowledged is lost."""
+"""Crashes and outages: killed workers and receivers, Redis restarts; nothing acked is lost."""
 
 from __future__ import annotations
 

@@ -42,19 +42,31 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Any:
     env = RelayEnv(tmp_path_factory.mktemp("providers"), redis_server.url, None)
     hooks: dict[str, Any] = {}
     for hook, (provider, case, _) in CASES.items():
-        table: dict[str, Any] = {"provider": provider, "secret": case["secret"],
-                                 "targets": ["site"]}
+        table: dict[str, Any] = {
+            "provider": provider,
+            "secret": case["secret"],
+            "targets": ["site"],
+        }
         if "tolerance" in PROVIDERS[provider].options:
             table["tolerance"] = 0  # the vendors' fixtures carry fixed, old timestamps
         hooks[hook] = table
-    env.write({"targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}}, "hooks": hooks})
+    env.write(
+        {
+            "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
+            "hooks": hooks,
+        }
+    )
     yield env.serve()
     env.stop()
 
 
 def _post(server: Server, case: dict[str, Any]) -> httpx.Response:
-    return httpx.post(server.url + case["path"], content=case["body"].encode(),
-                      headers=case["headers"], timeout=10)
+    return httpx.post(
+        server.url + case["path"],
+        content=case["body"].encode(),
+        headers=case["headers"],
+        timeout=10,
+    )
 
 
 def test_every_vendor_fixture_file_is_exercised() -> None:
