@@ -18,7 +18,7 @@ from relay.settings import Settings
 from relay.starter import SAMPLE_BODY
 
 
-@click.command()
+@click.command(short_help="Validate relay.toml and reach Redis.")
 @click.option(
     "--offline", is_flag=True, help="check the file only; do not contact Redis or Cloudflare"
 )
@@ -100,7 +100,7 @@ def _body(body_file: Path | None) -> bytes:
         raise RelayError(f"{body_file}: cannot read: {exc.strerror}") from None
 
 
-@click.command()
+@click.command(short_help="Print the headers a hook's sender would send.")
 @click.argument("hook")
 @click.option(
     "--body",
@@ -120,7 +120,7 @@ def sign(options: Options, hook: str, body_file: Path) -> None:
         click.echo(f"{name}: {value}")
 
 
-@click.command("send-test")
+@click.command("send-test", short_help="Send a signed sample request to a running relay.")
 @click.argument("hook")
 @click.option(
     "--body",

@@ -39,7 +39,7 @@ def _emit_json(doc: object) -> None:
     click.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
-@click.command()
+@click.command(short_help="Recent deliveries and their outcome.")
 @click.option("--hook", default=None, help="only this hook's deliveries")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -91,7 +91,7 @@ def _deploy_rows(records: list[dict[str, str]]) -> list[list[str]]:
     ]
 
 
-@click.command()
+@click.command(short_help="Recent deployment triggers and their results.")
 @click.option("--target", default=None, help="only this target's deployments")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -109,7 +109,7 @@ def deployments(options: Options, target: str | None, limit: int, as_json: bool)
     _table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
 
-@click.command()
+@click.command(short_help="Triggers that failed for good.")
 @click.option("--target", default=None, help="only this target's failures")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @pass_options
@@ -124,7 +124,7 @@ def failed(options: Options, target: str | None, as_json: bool) -> None:
     _table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
 
-@click.command()
+@click.command(short_help="Queue failed triggers again.")
 @click.argument("ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="every failed trigger")
 @click.option("--target", default=None, help="with --all: only this target's")
@@ -168,7 +168,7 @@ def replay(
         click.echo("nothing to replay")
 
 
-@click.command()
+@click.command(short_help="Trigger a target now (through the debounce).")
 @click.argument("target")
 @click.option("--now", is_flag=True, help="skip the debounce: build as soon as possible")
 @pass_options

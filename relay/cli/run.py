@@ -51,7 +51,7 @@ def _serve(
     uvicorn.run(create_app(settings), **options)
 
 
-@click.command()
+@click.command(short_help="Run the receiver, dashboard, API and /metrics.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, help="port to listen on")
 @click.option(
@@ -74,7 +74,7 @@ def serve(options: Options, host: str, port: int, workers: int, access_log: bool
     _serve(settings, host, port, workers=workers, access_log=access_log)
 
 
-@click.command()
+@click.command(short_help="Run a worker: claim bursts, deploy, retry, watch.")
 @click.option("--burst", is_flag=True, help="drain what is due now, then exit")
 @click.option("--name", default=None, help="worker name shown on the dashboard")
 @pass_options
@@ -100,7 +100,7 @@ def _redis_reachable(settings: Settings) -> bool:
         return False
 
 
-@click.command()
+@click.command(short_help="Receiver + worker + embedded Redis, for a first run.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, help="port to listen on")
 @pass_options
