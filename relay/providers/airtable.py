@@ -12,8 +12,7 @@ import binascii
 import re
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, Provider, Verified, matches_any
-from relay.providers.contentful import secret_key
+from relay.providers.base import IncomingRequest, Provider, Verified, matches_any, secret_key
 from relay.providers.hmac_sha256 import digest
 from relay.secret import Secret
 from relay.settings import HookSettings

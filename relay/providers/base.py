@@ -63,6 +63,21 @@ class OptionSpec:
     choices: tuple[str, ...] = ()
 
 
+#: options of the generic schemes (hmac-sha256, token, none): headers that carry the sender's
+#: delivery id (for dedupe) and event name (for filters and display), when it sends them
+HEADER_ID_OPTIONS: Mapping[str, OptionSpec] = {
+    "id_header": OptionSpec(str, None, "a header with the sender's delivery id"),
+    "event_header": OptionSpec(str, None, "a header with the sender's event name"),
+}
+
+
+def secret_key(hook: HookSettings, index: int) -> str:
+    """How the config names the hook's `index`-th secret, for problems."""
+    if len(hook.secrets) > 1:
+        return f"hooks.{hook.name}.secrets[{index}]"
+    return f"hooks.{hook.name}.secret"
+
+
 class Provider(ABC):
     """One sender's scheme. Subclasses set `name` and implement `verify` and `sign`."""
 
@@ -92,6 +107,15 @@ class Provider(ABC):
     def check(cls, hook: HookSettings) -> list[str]:
         """Problems with this hook's settings beyond their types; one line each, naming the key."""
         return []
+
+    def from_headers(self, request: IncomingRequest) -> Verified:
+        """Delivery id and event from the headers named by `HEADER_ID_OPTIONS`, if set."""
+        id_header = self.option("id_header")
+        event_header = self.option("event_header")
+        return Verified(
+            delivery_id=(request.header(str(id_header)) or None) if id_header else None,
+            event=(request.header(str(event_header)) or None) if event_header else None,
+        )
 
     @classmethod
     def warnings(cls, hook: HookSettings) -> list[str]:

@@ -23,7 +23,14 @@ from typing import ClassVar
 from urllib.parse import quote
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+from relay.providers.base import (
+    IncomingRequest,
+    OptionSpec,
+    Provider,
+    Verified,
+    matches_any,
+    secret_key,
+)
 from relay.providers.payload import field, json_body
 from relay.providers.timestamps import check_age, parse_ms, seconds, tolerance_option
 from relay.settings import HookSettings
@@ -40,13 +47,6 @@ URI_COMPONENT_SAFE = "!*'()"  # encodeURIComponent / node's querystring.escape
 URI_SAFE = ";,/?:@&=+$!*'()#"  # encodeURI
 
 
-def secret_key(hook: HookSettings, index: int) -> str:
-    """How the config names the hook's `index`-th secret, for problems."""
-    if len(hook.secrets) > 1:
-        return f"hooks.{hook.name}.secrets[{index}]"
-    return f"hooks.{hook.name}.secret"
-
-
 def canonical_path(path: str) -> str:
     """The toolkit's getNormalizedEncodedURI (what follows a second `?` is dropped, as there)."""
     pathname, *rest = path.split("?")
@@ -57,7 +57,11 @@ def canonical_path(path: str) -> str:
 
 
 def canonical_request(
-    method: str, path: str, headers: Mapping[str, str], names: list[str], timestamp: int,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    names: list[str],
+    timestamp: int,
     body: bytes,
 ) -> bytes:
     """The bytes Contentful signs; `names` are the signed header names as listed."""

@@ -17,8 +17,14 @@ import uuid
 from typing import ClassVar
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
-from relay.providers.contentful import secret_key
+from relay.providers.base import (
+    IncomingRequest,
+    OptionSpec,
+    Provider,
+    Verified,
+    matches_any,
+    secret_key,
+)
 from relay.providers.payload import branch_of, field, json_body
 from relay.providers.standard_webhooks import (
     DEFAULT_TOLERANCE,

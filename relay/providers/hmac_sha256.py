@@ -12,7 +12,14 @@ import hmac
 from typing import ClassVar
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+from relay.providers.base import (
+    HEADER_ID_OPTIONS,
+    IncomingRequest,
+    OptionSpec,
+    Provider,
+    Verified,
+    matches_any,
+)
 
 
 def digest(secret: bytes, body: bytes, encoding: str) -> str:
@@ -26,8 +33,7 @@ class HmacSha256(Provider):
         "header": OptionSpec(str, "X-Hub-Signature-256", "the header carrying the signature"),
         "encoding": OptionSpec(str, "hex", "how the digest is written", ("hex", "base64")),
         "prefix": OptionSpec(str, "sha256=", "text before the digest, e.g. sha256="),
-        "id_header": OptionSpec(str, None, "a header with the sender's delivery id"),
-        "event_header": OptionSpec(str, None, "a header with the sender's event name"),
+        **HEADER_ID_OPTIONS,
     }
 
     def verify(self, request: IncomingRequest) -> Verified:
@@ -44,12 +50,7 @@ class HmacSha256(Provider):
             raise WebhookRejected(
                 f"{header} does not match the body (wrong secret or altered body)"
             )
-        id_header = self.option("id_header")
-        event_header = self.option("event_header")
-        return Verified(
-            delivery_id=request.header(str(id_header)) if id_header else None,
-            event=request.header(str(event_header)) if event_header else None,
-        )
+        return self.from_headers(request)
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         value = digest(self.secrets[0].encode(), body, str(self.option("encoding")))

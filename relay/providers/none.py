@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified
+from relay.providers.base import HEADER_ID_OPTIONS, IncomingRequest, OptionSpec, Provider, Verified
 from relay.settings import HookSettings
 
 
@@ -17,8 +17,7 @@ class NoAuth(Provider):
     name = "none"
     needs_secret = False
     options: ClassVar[dict[str, OptionSpec]] = {
-        "id_header": OptionSpec(str, None, "a header with the sender's delivery id"),
-        "event_header": OptionSpec(str, None, "a header with the sender's event name"),
+        **HEADER_ID_OPTIONS,
     }
 
     @classmethod
@@ -38,12 +37,7 @@ class NoAuth(Provider):
         ]
 
     def verify(self, request: IncomingRequest) -> Verified:
-        id_header = self.option("id_header")
-        event_header = self.option("event_header")
-        return Verified(
-            delivery_id=(request.header(str(id_header)) or None) if id_header else None,
-            event=(request.header(str(event_header)) or None) if event_header else None,
-        )
+        return self.from_headers(request)
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         return {"content-type": "application/json"}

@@ -15,7 +15,14 @@ import hmac
 from typing import ClassVar
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+from relay.providers.base import (
+    IncomingRequest,
+    OptionSpec,
+    Provider,
+    Verified,
+    matches_any,
+    secret_key,
+)
 from relay.providers.timestamps import check_age, tolerance_option
 from relay.secret import Secret
 from relay.settings import HookSettings
@@ -92,8 +99,7 @@ class StandardWebhooks(Provider):
                 decode_secret(secret)
             except (binascii.Error, ValueError):
                 problems.append(
-                    f"hooks.{hook.name}.secret{'s' if len(hook.secrets) > 1 else ''}"
-                    f"{f'[{index}]' if len(hook.secrets) > 1 else ''}: "
+                    f"{secret_key(hook, index)}: "
                     "not a Standard Webhooks secret (whsec_ followed by base64)"
                 )
         return problems

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, OptionSpec, Provider, Verified, matches_any
+from relay.providers.base import (
+    HEADER_ID_OPTIONS,
+    IncomingRequest,
+    OptionSpec,
+    Provider,
+    Verified,
+    matches_any,
+)
 
 
 class Token(Provider):
@@ -17,8 +24,7 @@ class Token(Provider):
     options: ClassVar[dict[str, OptionSpec]] = {
         "header": OptionSpec(str, "Authorization", "the header carrying the token"),
         "scheme": OptionSpec(str, None, "word before the token (default Bearer for Authorization)"),
-        "id_header": OptionSpec(str, None, "a header with the sender's delivery id"),
-        "event_header": OptionSpec(str, None, "a header with the sender's event name"),
+        **HEADER_ID_OPTIONS,
     }
 
     @property
@@ -38,12 +44,7 @@ class Token(Provider):
             value = value.strip()
         if not matches_any([s.reveal() for s in self.secrets], value):
             raise WebhookRejected(f"{header} does not carry the hook's token")
-        id_header = self.option("id_header")
-        event_header = self.option("event_header")
-        return Verified(
-            delivery_id=request.header(str(id_header)) if id_header else None,
-            event=request.header(str(event_header)) if event_header else None,
-        )
+        return self.from_headers(request)
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         token = self.secrets[0].reveal()
