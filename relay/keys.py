@@ -92,3 +92,35 @@ API_BUDGET = "relay:cloudflare:budget"
 SCRIPT_TOUCH = "touch"
 #: hash: target -> "ok" | "failing" (its last final outcome), for recovery notifications
 TARGET_HEALTH = "relay:health"
+
+# -- cron ticks (workers/schedule.py) -----------------------------------------------------------
+SCRIPT_CRON_SLOT = "cron_slot"
+
+
+def schedule_state(kind: str, target: str) -> str:
+    """Hash of one target's cron (kind "build" = `schedule`, "prune" = `prune_schedule`):
+    expr, since (ms, armed), last_slot / last_fired / last_missed / next_slot (Unix s),
+    fired_at (ms), missed (count). No TTL: it is what makes ticks restart-safe."""
+    return f"relay:schedule:{kind}:{target}"
+
+
+def cron_slot(kind: str, target: str, slot: int) -> str:
+    """String "fired" | "missed", SET NX EX: one cron slot decided by exactly one worker."""
+    return f"relay:cron:{kind}:{target}:{slot}"
+
+
+# -- prune (workers/prune.py) ---------------------------------------------------------------------
+def prune_state(target: str) -> str:
+    """Hash: the current or last prune of a target: status, origin, times (ms), counts
+    ("deleted", "kept:<why>", "skipped:<why>"), error. What `relay prune` resumes from."""
+    return f"relay:prune:{target}"
+
+
+def prune_todo(target: str) -> str:
+    """List: deployment ids the current prune still has to delete (oldest at the right)."""
+    return f"relay:prune:{target}:todo"
+
+
+def prune_lock(project: str) -> str:
+    """String (run id, short TTL, refreshed): one prune at a time per Pages project."""
+    return f"relay:prune-lock:{project}"

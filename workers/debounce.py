@@ -25,6 +25,7 @@ from rq.timeouts import TimerDeathPenalty
 from relay import keys
 from relay.redis_client import lua
 from relay.settings import Settings
+from workers.schedule import ScheduleTicker
 
 log = logging.getLogger("relay.claimer")
 
@@ -63,6 +64,7 @@ class Claimer:
         self._pop = client.register_script(lua(keys.SCRIPT_POP_TIMERS))
         self._last_trim = 0.0
         self._last_reap = 0.0
+        self.schedules = ScheduleTicker(client, settings)  # cron ticks, looked at once a second
 
     def claim(self) -> list[str]:
         """Turn due bursts into triggers; returns their ids."""
@@ -137,6 +139,7 @@ class Claimer:
             StartedJobRegistry(queue=self.queue, death_penalty_class=TimerDeathPenalty).cleanup()
 
     def tick(self) -> int:
+        self.schedules.maybe_tick()
         claimed = self.claim()
         taken = self.enqueue_due()
         now = time.monotonic()

@@ -64,6 +64,8 @@ def cli(ctx: click.Context, config: Path | None) -> None:
                  relay worker         (deploy jobs; run one or more)
     Inspect:     relay deliveries | deployments | failed
     Act:         relay replay | deploy | prune | send-test | sign
+    Cron (UTC):  [targets.X] schedule rebuilds and prune_schedule prunes run
+                 inside relay worker, exactly once across all workers
     """
     ctx.obj = Options(config=config or default_config_path())
 
@@ -78,9 +80,9 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 def main() -> None:
-    from relay.cli import hooks, records, run  # register the commands
+    from relay.cli import hooks, prune, records, run  # register the commands
 
-    for module in (run, records, hooks):
+    for module in (run, records, hooks, prune):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:
