@@ -77,6 +77,31 @@ TIMERS = "relay:timers"
 #: string with a short TTL: the claimer that holds it reaps abandoned RQ jobs this round
 REAPER_LOCK = "relay:reaper"
 
+# -- read by the dashboard and /metrics ------------------------------------------------------------
+#: hash "<target>:<status>" -> count of triggers that reached that final status, since the store
+#: was created (for /metrics `relay_builds_total`). PROPOSED: nothing writes it yet; the workers
+#: would HINCRBY it where a trigger settles (workers/settle.py). /metrics reads it when present.
+BUILD_COUNTS = "relay:counts:builds"
+#: hash of Cloudflare API calls made by the workers, for /metrics. PROPOSED: nothing writes it
+#: yet; workers.pages would HINCRBY "status:<HTTP status>" per answer, "le:<bucket>" per latency
+#: bucket (seconds, see relay.metrics.CLOUDFLARE_BUCKETS, cumulative), "count" and "sum_ms".
+CLOUDFLARE_CALLS = "relay:counts:cloudflare"
+STATUS_CACHE_PREFIX = "relay:status-cache:"
+
+
+def status_cache(target: str) -> str:
+    """String (JSON): what the public status page of `target` last read from the Pages API
+    (project and first page of deployments, secrets left out) and when; expires after
+    `relay.status_page.CACHE_KEEP` seconds, refreshed when older than `FRESH`."""
+    return f"{STATUS_CACHE_PREFIX}{target}"
+
+
+def status_refresh_lock(target: str) -> str:
+    """String (SET NX PX): held by the one server process refreshing `status_cache(target)`,
+    so a popular status page costs one Pages API read per refresh, not one per visitor."""
+    return f"{STATUS_CACHE_PREFIX}{target}:lock"
+
+
 # -- RQ ----------------------------------------------------------------------------------------
 #: the RQ queue every relay job runs on
 QUEUE = "relay"

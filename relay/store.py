@@ -187,6 +187,95 @@ class Store:
         value = self.client.get(keys.inflight(target))
         return _text(value) if value is not None else None
 
+    # -- bounded reads for the dashboard, the JSON API and /metrics -------------------------------
+
+    def trigger_page(
+        self, *, target: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[dict[str, str]]:
+        """Triggers newest first, skipping the `offset` newest (for paged history)."""
+        index = keys.TRIGGERS if target is None else keys.target_triggers(target)
+        ids = [_text(i) for i in self.client.zrevrange(index, offset, offset + limit - 1)]
+        return self.triggers(ids=ids)
+
+    def trigger_count(self, target: str | None = None) -> int:
+        """How many triggers are stored (of one target, or all)."""
+        index = keys.TRIGGERS if target is None else keys.target_triggers(target)
+        return int(self.client.zcard(index))
+
+    def trigger_ids(self) -> list[str]:
+        """Every stored trigger id, oldest first (at most `server.keep_deployments`)."""
+        return [_text(i) for i in self.client.zrange(keys.TRIGGERS, 0, -1)]
+
+    def trigger_fields(self, ids: Iterable[str], fields: tuple[str, ...]) -> list[dict[str, str]]:
+        """Some fields of each trigger, in the order of `ids` (missing fields are absent)."""
+        pipe = self.client.pipeline(transaction=False)
+        for trigger_id in ids:
+            pipe.hmget(keys.trigger(trigger_id), list(fields))
+        return [
+            {name: _text(v) for name, v in zip(fields, values, strict=True) if v is not None}
+            for values in pipe.execute()
+        ]
+
+    def triggers_since(self, since_ms: int, *, limit: int) -> list[dict[str, str]]:
+        """Target, status and created_at of the triggers created since `since_ms`, newest first,
+        at most `limit` of them."""
+        ids = [
+            _text(i)
+            for i in self.client.zrevrangebyscore(
+                keys.TRIGGERS, "+inf", since_ms, start=0, num=limit
+            )
+        ]
+        return self.trigger_fields(ids, ("target", "status", "created_at"))
+
+    def delivery_outcomes_since(self, since_ms: int, *, limit: int) -> list[tuple[int, str]]:
+        """(received ms, outcome) of the deliveries since `since_ms`, newest first, at most
+        `limit` of them (stream ids are the Redis clock's milliseconds)."""
+        entries = self.client.xrevrange(keys.DELIVERIES, max="+", min=str(since_ms), count=limit)
+        out = []
+        for entry_id, fields in entries:
+            doc = orjson.loads(fields[b"d"])
+            out.append((_stream_id(_text(entry_id))[0], str(doc.get("outcome", ""))))
+        return out
+
+    def failed_recent(self, *, limit: int, target: str | None = None) -> list[dict[str, str]]:
+        """The newest failed-for-good triggers (of one target, or all), at most `limit`."""
+        out: list[dict[str, str]] = []
+        start, chunk = 0, max(limit, 100)
+        while len(out) < limit:
+            ids = [_text(i) for i in self.client.zrevrange(keys.FAILED, start, start + chunk - 1)]
+            if not ids:
+                break
+            found = self.triggers(ids=ids)
+            out += [t for t in found if target is None or t.get("target") == target]
+            start += chunk
+        return out[:limit]
+
+    def failed_count(self) -> int:
+        return int(self.client.zcard(keys.FAILED))
+
+    def timer_count(self) -> int:
+        """Deploy and watch runs waiting for their time (relay:timers)."""
+        return int(self.client.zcard(keys.TIMERS))
+
+    def api_budget_used(self, window_ms: int) -> int:
+        """Cloudflare API requests taken from the shared budget within the last `window_ms`."""
+        return int(self.client.zcount(keys.API_BUDGET, self.server_ms() - window_ms, "+inf"))
+
+    def counts(self, key: str) -> dict[str, int]:
+        """A counting hash (field -> integer), e.g. keys.BUILD_COUNTS; {} when absent."""
+        out = {}
+        for field_name, value in decode_hash(self.client.hgetall(key)).items():
+            try:
+                out[field_name] = int(value)
+            except ValueError:
+                continue
+        return out
+
+    def server_ms(self) -> int:
+        """Now on the Redis server's clock (the clock every due time is on), in ms."""
+        seconds, micros = self.client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
 
 def _stream_id(value: str) -> tuple[int, int]:
     ms, _, seq = value.partition("-")
