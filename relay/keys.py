@@ -79,12 +79,12 @@ REAPER_LOCK = "relay:reaper"
 
 # -- read by the dashboard and /metrics ------------------------------------------------------------
 #: hash "<target>:<status>" -> count of triggers that reached that final status, since the store
-#: was created (for /metrics `relay_builds_total`). PROPOSED: nothing writes it yet; the workers
-#: would HINCRBY it where a trigger settles (workers/settle.py). /metrics reads it when present.
+#: was created (for /metrics `relay_builds_total`); written where a trigger settles
+#: (workers/settle.py).
 BUILD_COUNTS = "relay:counts:builds"
-#: hash of Cloudflare API calls made by the workers, for /metrics. PROPOSED: nothing writes it
-#: yet; workers.pages would HINCRBY "status:<HTTP status>" per answer, "le:<bucket>" per latency
-#: bucket (seconds, see relay.metrics.CLOUDFLARE_BUCKETS, cumulative), "count" and "sum_ms".
+#: hash of Cloudflare API calls made by the workers, for /metrics (workers/api_stats.py):
+#: "status:<HTTP status | timeout | error>" per answer, cumulative "le:<bucket>" per latency
+#: bucket (seconds, relay.metrics.CLOUDFLARE_BUCKETS), "count" and "sum_ms".
 CLOUDFLARE_CALLS = "relay:counts:cloudflare"
 STATUS_CACHE_PREFIX = "relay:status-cache:"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from tests.capture import Capture
 from tests.conftest import RelayEnv
 from tests.fakes.pages_api import FakePagesAPI
@@ -56,6 +58,9 @@ def test_5xx_is_retried_until_it_builds(relay_env: RelayEnv, fake_api: FakePages
     assert row["attempts"] == "3"
     statuses = [c["status"] for c in fake_api.create_calls("blog")]
     assert statuses == [500, 500, 200]
+    metrics = httpx.get(url + "/metrics", timeout=10).text
+    assert 'relay_cloudflare_responses_total{status="500"} 2.0' in metrics
+    assert 'relay_builds_total{status="success",target="blog"} 1.0' in metrics
 
 
 def test_retry_after_wins_over_backoff_and_max(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:

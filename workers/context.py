@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 
@@ -16,6 +17,7 @@ from relay.exceptions import RelayError
 from relay.redis_client import sync_client
 from relay.settings import Settings
 from relay.store import Store
+from workers.api_stats import record_call
 from workers.budget import ApiBudget
 from workers.pages import PagesClient
 
@@ -43,6 +45,10 @@ def get() -> Context:
     if _context is None or _context[0] != os.getpid():
         client = sync_client(_settings)
         budget = ApiBudget(client, _settings.cloudflare)
-        pages = PagesClient(_settings.cloudflare, before_request=budget.take)
+        pages = PagesClient(
+            _settings.cloudflare,
+            before_request=budget.take,
+            after_response=partial(record_call, client),
+        )
         _context = (os.getpid(), Context(_settings, client, Store(client), pages))
     return _context[1]

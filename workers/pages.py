@@ -97,10 +97,12 @@ class PagesClient:
         settings: CloudflareSettings,
         *,
         before_request: Callable[[], None] | None = None,
+        after_response: Callable[[str, float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.before_request = before_request
+        self.after_response = after_response
         headers = {"User-Agent": f"deploy-hook-relay/{__version__}"}
         if settings.api_token is not None:
             headers["Authorization"] = f"Bearer {settings.api_token.reveal()}"
@@ -195,12 +197,19 @@ class PagesClient:
         request = self.http.build_request(method, url, **kwargs)
         if not authenticated:
             request.headers.pop("authorization", None)
+        started = time.monotonic()
+        outcome = "error"
         try:
             response = self.http.send(request)
+            outcome = str(response.status_code)
         except httpx.TimeoutException:
+            outcome = "timeout"
             raise CloudflareRetryable(f"{what}: timed out") from None
         except httpx.TransportError as exc:
             raise CloudflareRetryable(f"{what}: connection failed ({type(exc).__name__})") from None
+        finally:
+            if self.after_response is not None:
+                self.after_response(outcome, time.monotonic() - started)
         return self._envelope(response, what)
 
     @staticmethod

@@ -46,6 +46,7 @@ def error_fields(exc: CloudflareError | None, message: str | None = None) -> dic
 def finish(ctx: Context, trigger_id: str, target: str, status: str, **fields: str | None) -> None:
     """A final state that is not a failure of the relay's own call."""
     ctx.store.update(trigger_id, status=status, finished_at=now_ms(), **fields)
+    ctx.redis.hincrby(keys.BUILD_COUNTS, f"{target}:{status}", 1)
     release(ctx, trigger_id, target)
     log.info("trigger %s: %s", trigger_id, status)
     notify.outcome(ctx, trigger_id, target, status)
@@ -67,6 +68,7 @@ def fail_for_good(
         **error_fields(exc, message),
     )
     ctx.redis.zadd(keys.FAILED, {trigger_id: now_ms()})
+    ctx.redis.hincrby(keys.BUILD_COUNTS, f"{target}:failed", 1)
     release(ctx, trigger_id, target)
     log.warning("trigger %s failed for good: %s", trigger_id, exc or message)
     notify.outcome(ctx, trigger_id, target, "failed")

@@ -1,0 +1,33 @@
+"""Counts of the workers' Cloudflare API calls, kept in Redis for /metrics.
+
+Every relay process adds to one hash (`relay.keys.CLOUDFLARE_CALLS`), so the scrape of any
+receiver shows the whole fleet: answers by status (429 = rate limited) and a cumulative latency
+histogram in the buckets of `relay.metrics.CLOUDFLARE_BUCKETS`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from redis.exceptions import RedisError
+
+from relay import keys
+from relay.metrics import CLOUDFLARE_BUCKETS
+
+log = logging.getLogger("relay.worker")
+
+
+def record_call(client: redis.Redis, status: str, seconds: float) -> None:
+    """Count one answer (`status`: the HTTP status, or "timeout" / "error") and its latency."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hincrby(keys.CLOUDFLARE_CALLS, f"status:{status}", 1)
+    for bucket in CLOUDFLARE_BUCKETS:
+        if seconds <= bucket:
+            pipe.hincrby(keys.CLOUDFLARE_CALLS, f"le:{bucket}", 1)
+    pipe.hincrby(keys.CLOUDFLARE_CALLS, "count", 1)
+    pipe.hincrby(keys.CLOUDFLARE_CALLS, "sum_ms", round(seconds * 1000))
+    try:
+        pipe.execute()
+    except RedisError:
+        log.debug("could not count a Cloudflare call (Redis unavailable)")
