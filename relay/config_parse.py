@@ -68,6 +68,7 @@ _TARGET_KEYS = {
     "keep",
     "prune_schedule",
     "stuck_after",
+    "status_token",
 }
 _HOOK_KEYS = {"provider", "secret", "secrets", "targets", "filter", "insecure"}
 _FILTER_KEYS = {"events", "branches", "types", "match"}
@@ -213,6 +214,7 @@ class Parser:
                 keep=None if keep is None else self._duration(table, "keep", f"{key}.keep", 0),
                 prune_schedule=self._cron(table, "prune_schedule", f"{key}.prune_schedule"),
                 stuck_after=self._duration(table, "stuck_after", f"{key}.stuck_after", 1800),
+                status_token=self._secret(table, "status_token", f"{key}.status_token"),
             )
             if out[name].keep is None and out[name].prune_schedule:
                 self.problems.append(f"{key}.prune_schedule: needs keep")

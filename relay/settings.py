@@ -87,6 +87,8 @@ class TargetSettings:
     keep: float | None = None
     prune_schedule: str | None = None
     stuck_after: float = 1800.0
+    #: when set, /status/<name> needs ?token=<this> (or an admin session)
+    status_token: Secret | None = None
 
     @property
     def kind(self) -> str:

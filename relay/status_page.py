@@ -9,7 +9,8 @@ targets, or without Cloudflare credentials, it shows the relay's own records wit
 
 Only whitelisted fields are copied from Cloudflare's answers (never env vars, build config,
 tokens or errors), and nothing from relay.toml but the target's name and project.
-When `RELAY_STATUS_TOKEN` is set, a page needs `?token=` (or an admin session).
+A target's `status_token` (or, for every target, `RELAY_STATUS_TOKEN`) makes its page need
+`?token=` (or an admin session).
 """
 
 from __future__ import annotations
@@ -112,18 +113,23 @@ class StatusPages:
         budget = ApiBudget(self.client, cloudflare, max_wait=2.0)
         return PagesClient(cloudflare, before_request=budget.take)
 
-    def _allowed(self, request: Request) -> bool:
-        if self.token is None or self.auth.identify(request) is not None:
+    def _token(self, config: TargetSettings) -> Secret | None:
+        """The target's own `status_token`, else the global RELAY_STATUS_TOKEN, else none."""
+        return config.status_token or self.token
+
+    def _allowed(self, request: Request, config: TargetSettings) -> bool:
+        token = self._token(config)
+        if token is None or self.auth.identify(request) is not None:
             return True
-        return self.token == Secret(request.query_params.get("token", ""))
+        return token == Secret(request.query_params.get("token", ""))
 
     def page(self, request: Request) -> Response:
         config = self.settings.targets.get(request.path_params["target"])
-        if config is None or not self._allowed(request):
+        if config is None or not self._allowed(request, config):
             context = {"status": 404, "message": "No such status page."}
             return self.templates.TemplateResponse(request, "error.html", context, status_code=404)
         context = self.view(config)
-        cache = "private, no-store" if self.token else "public, max-age=15"
+        cache = "private, no-store" if self._token(config) else "public, max-age=15"
         headers = {"Cache-Control": cache, "Referrer-Policy": "no-referrer"}
         return self.templates.TemplateResponse(request, "status.html", context, headers=headers)
 

@@ -142,3 +142,14 @@ def test_optional_status_token(
         assert shared.status_code == 200 and "blog-3x9.pages.dev" in shared.text
         assert shared.headers["cache-control"] == "private, no-store"
         assert get(app, "/status/blog", headers=BEARER).status_code == 200
+
+
+def test_per_target_status_token(redis_url: str, project: FakePagesAPI) -> None:
+    targets = {
+        "blog": {"project": "blog", "status_token": "blog-link-91e"},
+        "docs": {"deploy_hook": "${DOCS_HOOK}"},
+    }
+    with AppServer(make_settings(redis_url, fake=project, targets=targets)) as app:
+        assert get(app, "/status/blog").status_code == 404
+        assert get(app, "/status/blog?token=blog-link-91e").status_code == 200
+        assert get(app, "/status/docs").status_code == 200, "other targets stay public"
