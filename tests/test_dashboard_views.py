@@ -138,3 +138,38 @@ def test_static_files_are_served(app: AppServer) -> None:
     script = httpx.get(app.url + "/static/dashboard.js")
     assert script.status_code == 200 and "fetch(" in script.text
     assert httpx.get(app.url + "/static/style.css").status_code == 200
+
+
+def test_schedule_and_prune_are_shown(redis_url: str, rclient: redis.Redis) -> None:
+    from collections import Counter
+
+    from workers.prune_state import PruneState
+
+    targets = {
+        "blog": {
+            "project": "blog",
+            "schedule": "0 * * * *",
+            "keep": "7d",
+            "prune_schedule": "30 3 * * *",
+        },
+        "docs": {"deploy_hook": "${DOCS_HOOK}"},
+    }
+    state = PruneState(rclient, "blog", "blog", "run-1", writable=True)
+    state.begin({"origin": "cli", "started_at": 1})
+    state.planned(["dep-old"], Counter({"kept:newest of branch": 2}), listed=3)
+    state.record("dep-old", "deleted")
+    state.mark("done", finished_at=2)
+    with AppServer(make_settings(redis_url, targets=targets)) as app:
+        with app.client(headers=BEARER) as client:
+            html = client.get("/", headers={"Accept": "text/html"}).text
+            api = client.get("/api/targets").json()["targets"]
+        schedule = re.search(r'data-role="schedule">(.*?)</dd>', html, re.S)
+        prune = re.search(r'data-role="prune">(.*?)</dd>', html, re.S)
+        assert schedule and "0 * * * *" in schedule[1] and "next" in schedule[1]
+        assert prune and "30 3 * * *" in prune[1] and "done" in prune[1]
+        assert "1 deleted, 2 kept" in prune[1]
+        blog = next(t for t in api if t["name"] == "blog")
+        assert blog["schedule"]["cron"] == "0 * * * *" and blog["schedule"]["next_slot"] > 0
+        assert blog["prune"]["status"] == "done" and blog["prune"]["deleted"] == 1
+        docs = next(t for t in api if t["name"] == "docs")
+        assert docs["schedule"] is None and docs["prune"] is None

@@ -14,6 +14,8 @@ from typing import Any
 from relay.settings import Settings, TargetSettings
 from relay.store import FINAL, Store
 from relay.tallies import Tally
+from workers.prune_state import PruneStatus, last_prune
+from workers.schedule import ScheduleStatus, schedule_status
 
 #: final statuses shown as a failed target
 FAILED_STATUSES = {"failed", "failure", "stuck"}
@@ -42,6 +44,9 @@ class TargetView:
     current: dict[str, str] | None  # the trigger in flight
     last: dict[str, str] | None  # the newest trigger in a final state
     tally: Tally
+    schedule: ScheduleStatus | None = None  # the `schedule` cron: next and last tick
+    prune_schedule: ScheduleStatus | None = None  # the `prune_schedule` cron
+    prune: PruneStatus | None = None  # the current or last prune
 
     @property
     def last_duration(self) -> float | None:
@@ -66,6 +71,10 @@ class TargetView:
             "builds": self.tally.builds,
             "deliveries": self.tally.deliveries,
             "builds_saved": self.tally.saved,
+            "keep": config.keep,
+            "schedule": self.schedule.to_dict() if self.schedule else None,
+            "prune_schedule": self.prune_schedule.to_dict() if self.prune_schedule else None,
+            "prune": self.prune.to_dict() if self.prune else None,
         }
 
 
@@ -105,6 +114,7 @@ def state_of(
 
 def target_views(store: Store, settings: Settings, tallies: dict[str, Tally]) -> list[TargetView]:
     pending = store.pending()
+    crons = {(s.target, s.kind): s for s in schedule_status(store.client, settings)}
     out = []
     for name, config in settings.targets.items():
         recent = store.triggers(target=name, limit=LOOKBACK)
@@ -126,6 +136,9 @@ def target_views(store: Store, settings: Settings, tallies: dict[str, Tally]) ->
                 current=current,
                 last=last,
                 tally=tallies.get(name, Tally()),
+                schedule=crons.get((name, "build")),
+                prune_schedule=crons.get((name, "prune")),
+                prune=last_prune(store.client, name) if config.keep is not None else None,
             )
         )
     return out

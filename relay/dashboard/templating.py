@@ -15,8 +15,8 @@ from relay.store import FINAL
 
 #: shown for a missing time or duration
 NONE = "\N{EN DASH}"
-_GOOD = {"success", "accepted", "triggered", "dry-run", "idle"}
-_BAD = {"failed", "failure", "stuck", "rejected", "canceled"}
+_GOOD = {"success", "accepted", "triggered", "dry-run", "idle", "done"}
+_BAD = {"failed", "failure", "stuck", "rejected", "canceled", "interrupted"}
 _BUSY = {"queued", "triggering", "building", "debouncing", "retrying", "active"}
 
 
@@ -67,6 +67,15 @@ def ago(value: object, now_ms: int) -> str:
     return seconds(max(0.0, (now_ms - ms) / 1000)) + " ago"
 
 
+def until(value: object, now_ms: int) -> str:
+    """`in 4 min 10 s` for a future Unix ms/seconds time (`now` once it has passed)."""
+    ms = _ms(value)
+    if ms is None:
+        return NONE
+    left = (ms - now_ms) / 1000
+    return "now" if left <= 0 else "in " + seconds(left)
+
+
 def tone(status: object) -> str:
     """The CSS tone of a status or outcome badge."""
     text = str(status or "")
@@ -87,6 +96,6 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, iso=iso, seconds=seconds, ago=ago, tone=tone)
+    env.filters.update(when=when, iso=iso, seconds=seconds, ago=ago, until=until, tone=tone)
     env.globals["FINAL"] = FINAL
     return Jinja2Templates(env=env)
