@@ -196,6 +196,8 @@ def test_deploy_hook_target(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None
     )
     assert rows[0]["deployment_id"]
     assert hook_url not in json.dumps(rows), "the hook URL is a secret"
+    hook_id = hook_url.rsplit("/", 1)[1]
+    assert hook_id not in relay_env.logs(), "the hook URL must not reach the logs"
 
 
 def test_rejections_and_limits(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:

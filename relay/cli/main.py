@@ -77,6 +77,10 @@ def setup_logging(level: str = "INFO") -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    # httpx logs every request's full URL at INFO: a deploy hook URL or a notification
+    # webhook URL is a secret, so its request lines are kept out of the logs
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main() -> None:
