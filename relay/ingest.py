@@ -1,8 +1,8 @@
 """The receiver's one Redis step: record a delivery and touch its targets' debounce state.
 
-`Ingest.store()` runs relay/lua/ingest.lua as a single EVALSHA: the dedupe check, the delivery
-record and every target's debounce touch happen atomically, so a 2xx means all of it is in Redis,
-and a failure means none of it is.
+`Ingest.store()` runs relay/lua/ingest.lua as a single EVALSHA (batched with other requests'
+under load, `relay.script_batch`): the dedupe check, the delivery record and every target's
+debounce touch happen atomically, so a 2xx means all of it is in Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import redis.asyncio as aredis
 
 from relay import keys
 from relay.redis_client import lua
+from relay.script_batch import ScriptBatcher
 from relay.settings import HookSettings, Settings
 
 
@@ -54,7 +55,7 @@ class Ingest:
     def __init__(self, client: aredis.Redis, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self._script = client.register_script(lua(keys.SCRIPT_INGEST))
+        self._script = ScriptBatcher(client, lua(keys.SCRIPT_INGEST))
 
     async def store(self, hook: HookSettings, delivery: Delivery) -> tuple[str, str]:
         """Record `delivery` and, when accepted, touch its targets. Returns (outcome, id).
@@ -84,7 +85,7 @@ class Ingest:
         for name in touch:
             target = self.settings.targets[name]
             args += [name, int(target.debounce * 1000), int(target.max_wait * 1000)]
-        outcome, delivery_id = await self._script(keys=script_keys, args=args)
+        outcome, delivery_id = await self._script(script_keys, args)
         return outcome.decode(), delivery_id.decode()
 
     async def store_rejected(self, delivery: Delivery) -> None:
