@@ -8,11 +8,16 @@ no delivery id or event; fetch the payloads with Airtable's API if you need them
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 
 from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, Provider, Verified, matches_any, secret_key
+from relay.providers.base import (
+    IncomingRequest,
+    Provider,
+    Verified,
+    matches_any,
+    undecodable_secrets,
+)
 from relay.providers.hmac_sha256 import digest
 from relay.secret import Secret
 from relay.settings import HookSettings
@@ -38,15 +43,9 @@ class Airtable(Provider):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        problems = []
-        for index, secret in enumerate(hook.secrets):
-            try:
-                decode_secret(secret)
-            except (binascii.Error, ValueError):
-                problems.append(
-                    f"{secret_key(hook, index)}: not base64 (use the webhook's macSecretBase64)"
-                )
-        return problems
+        return undecodable_secrets(
+            hook, decode_secret, "not base64 (use the webhook's macSecretBase64)"
+        )
 
     def verify(self, request: IncomingRequest) -> Verified:
         offered = request.require(HEADER)

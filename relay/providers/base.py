@@ -9,16 +9,17 @@ tests use it to produce requests the relay must accept.
 
 from __future__ import annotations
 
+import binascii
 import hmac
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from relay.exceptions import WebhookRejected
+from relay.secret import Secret
 
 if TYPE_CHECKING:
-    from relay.secret import Secret
     from relay.settings import HookSettings
 
 
@@ -76,6 +77,25 @@ def secret_key(hook: HookSettings, index: int) -> str:
     if len(hook.secrets) > 1:
         return f"hooks.{hook.name}.secrets[{index}]"
     return f"hooks.{hook.name}.secret"
+
+
+def undecodable_secrets(
+    hook: HookSettings,
+    decode: Callable[[Secret], bytes],
+    problem: str,
+    only: Callable[[Secret], bool] = lambda secret: True,
+) -> list[str]:
+    """A `check()` problem for each of the hook's secrets (those `only` selects) that
+    `decode` refuses, each naming the secret's key: `hooks.x.secret: <problem>`."""
+    problems = []
+    for index, secret in enumerate(hook.secrets):
+        if not only(secret):
+            continue
+        try:
+            decode(secret)
+        except (binascii.Error, ValueError):
+            problems.append(f"{secret_key(hook, index)}: {problem}")
+    return problems
 
 
 class Provider(ABC):

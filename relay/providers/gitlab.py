@@ -11,7 +11,6 @@ the event is `X-Gitlab-Event` (`Push Hook` …); a push to `refs/heads/<b>` give
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import uuid
 from typing import ClassVar
@@ -23,7 +22,7 @@ from relay.providers.base import (
     Provider,
     Verified,
     matches_any,
-    secret_key,
+    undecodable_secrets,
 )
 from relay.providers.payload import branch_of, field, json_body
 from relay.providers.standard_webhooks import (
@@ -53,18 +52,12 @@ class GitLab(Provider):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        problems = []
-        for index, secret in enumerate(hook.secrets):
-            if not secret.reveal().startswith(SIGNING_PREFIX):
-                continue
-            try:
-                decode_secret(secret)
-            except (binascii.Error, ValueError):
-                problems.append(
-                    f"{secret_key(hook, index)}: not a GitLab signing token "
-                    "(whsec_ followed by base64)"
-                )
-        return problems
+        return undecodable_secrets(
+            hook,
+            decode_secret,
+            "not a GitLab signing token (whsec_ followed by base64)",
+            only=lambda secret: secret.reveal().startswith(SIGNING_PREFIX),
+        )
 
     def verify(self, request: IncomingRequest) -> Verified:
         if self.keys and (request.header("webhook-signature") or not self.tokens):

@@ -9,7 +9,6 @@ tolerance (default 5 minutes, as both official libraries) are refused.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from typing import ClassVar
@@ -21,7 +20,7 @@ from relay.providers.base import (
     Provider,
     Verified,
     matches_any,
-    secret_key,
+    undecodable_secrets,
 )
 from relay.providers.timestamps import check_age, tolerance_option
 from relay.secret import Secret
@@ -93,16 +92,9 @@ class StandardWebhooks(Provider):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        problems = []
-        for index, secret in enumerate(hook.secrets):
-            try:
-                decode_secret(secret)
-            except (binascii.Error, ValueError):
-                problems.append(
-                    f"{secret_key(hook, index)}: "
-                    "not a Standard Webhooks secret (whsec_ followed by base64)"
-                )
-        return problems
+        return undecodable_secrets(
+            hook, decode_secret, "not a Standard Webhooks secret (whsec_ followed by base64)"
+        )
 
     def verify(self, request: IncomingRequest) -> Verified:
         return verify_standard(request, self.keys, float(self.option("tolerance")))  # type: ignore[arg-type]
