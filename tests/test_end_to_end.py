@@ -96,7 +96,7 @@ def test_continuous_stream_builds_at_max_wait(relay_env: RelayEnv, fake_api: Fak
     fake_api.add_project("docs")
     relay_env.write(
         {
-            "targets": {"docs": _target("docs", debounce="1s", max_wait="3s")},
+            "targets": {"docs": _target("docs", debounce="1.5s", max_wait="3s")},
             "hooks": {"cms": _hook(["docs"])},
         }
     )
@@ -122,7 +122,7 @@ def test_three_workers_three_bursts_three_builds(
         fake_api.add_project(name)
     relay_env.write(
         {
-            "targets": {name: _target(name, debounce="0.5s") for name in ("one", "two", "three")},
+            "targets": {name: _target(name, debounce="1.5s") for name in ("one", "two", "three")},
             "hooks": {name: _hook([name]) for name in ("one", "two", "three")},
         }
     )
