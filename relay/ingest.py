@@ -61,10 +61,14 @@ class Ingest:
         """Record `delivery` and, when accepted, touch its targets. Returns (outcome, id).
 
         The outcome is "duplicate" (and the id the first delivery's) when the sender's delivery
-        id, or for senders without one the body's digest, was seen within the window.
+        id, or for senders without one the body's digest, was seen within the window. A
+        rejected request is only recorded: it never takes part in dedupe, so a forged request
+        cannot make the real one look like a retry.
         """
         server = self.settings.server
         window = server.dedupe_window if delivery.sender_id else server.digest_window
+        if delivery.outcome == "rejected":
+            window = 0
         token = dedupe_token(delivery)
         touch = delivery.targets if delivery.outcome == "accepted" else []
         script_keys = [
@@ -87,21 +91,3 @@ class Ingest:
             args += [name, int(target.debounce * 1000), int(target.max_wait * 1000)]
         outcome, delivery_id = await self._script(script_keys, args)
         return outcome.decode(), delivery_id.decode()
-
-    async def store_rejected(self, delivery: Delivery) -> None:
-        """Record a refused request (best effort: the sender gets its 401 either way)."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xadd(
-            keys.DELIVERIES,
-            {"d": delivery.to_json()},
-            maxlen=self.settings.server.keep_deliveries,
-            approximate=True,
-        )
-        pipe.hincrby(keys.DELIVERY_COUNTS, f"{delivery.hook}:{delivery.outcome}", 1)
-        results = await pipe.execute()
-        await self.client.xadd(
-            keys.hook_deliveries(delivery.hook),
-            {"i": results[0]},
-            maxlen=self.settings.server.keep_deliveries,
-            approximate=True,
-        )

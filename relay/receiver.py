@@ -109,7 +109,7 @@ class Receiver:
         try:
             verified = provider.verify(incoming)
         except WebhookRejected as exc:
-            return await self._reject(delivery, exc)
+            return await self._reject(hook, delivery, exc)
         delivery.event = verified.event
         delivery.sender_id = verified.delivery_id
         reason = ignore_reason(hook.filters, provider, incoming, verified)
@@ -137,12 +137,14 @@ class Receiver:
             return answer(200, {"delivery": delivery_id, "ignored": delivery.reason})
         return answer(accepted, {"delivery": delivery_id, "targets": delivery.targets})
 
-    async def _reject(self, delivery: Delivery, exc: WebhookRejected) -> Response:
+    async def _reject(
+        self, hook: HookSettings, delivery: Delivery, exc: WebhookRejected
+    ) -> Response:
         delivery.outcome, delivery.reason = "rejected", exc.reason
         counter(delivery.hook, "rejected").inc()
         log.info("hook %s: refused: %s", delivery.hook, exc.reason)
         try:
-            await self.ingest.store_rejected(delivery)
+            await self.ingest.store(hook, delivery)
         except (RedisError, OSError, TimeoutError):
             pass  # the refusal stands whether or not it could be recorded
         return error(exc.status_code, exc.reason)

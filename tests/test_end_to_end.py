@@ -219,7 +219,9 @@ def test_rejections_and_limits(relay_env: RelayEnv, fake_api: FakePagesAPI) -> N
     big = b"x" * 1001
     assert server.post("/hooks/cms", content=big, headers=github_headers(big)).status_code == 413
     assert httpx.get(server.url + "/hooks/cms").status_code == 405
+    genuine = server.post("/hooks/cms", content=body, headers=github_headers(body))
+    assert genuine.status_code == 202, "a forged copy must not make the real one a duplicate"
     rows = cli_json(relay_env, "deliveries")["deliveries"]
-    assert [r["outcome"] for r in rows] == ["rejected", "rejected"]
-    assert "X-Hub-Signature-256" in rows[0]["reason"]
+    assert [r["outcome"] for r in rows] == ["accepted", "rejected", "rejected"]
+    assert "X-Hub-Signature-256" in rows[1]["reason"]
     assert SECRET not in json.dumps(rows)
