@@ -280,7 +280,3 @@ class Store:
 def _stream_id(value: str) -> tuple[int, int]:
     ms, _, seq = value.partition("-")
     return int(ms), int(seq or 0)
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
