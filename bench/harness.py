@@ -26,8 +26,8 @@ from typing import Any, TypeVar, cast
 import httpx
 import redis
 
-from relay import keys
-from relay.embedded import RedisServer, free_port
+from relay.cli.embedded_redis import RedisServer, free_port
+from relay.core import keys
 from tests.conftest import ACCOUNT, TOKEN, to_toml
 from tests.fakes.pages_api import FakePagesAPI
 

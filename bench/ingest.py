@@ -46,7 +46,7 @@ from bench.harness import (
     sign,
     signed_headers,
 )
-from relay.embedded import free_port
+from relay.cli.embedded_redis import free_port
 
 CONNECTIONS = 16
 WARMUP_SECONDS = 2

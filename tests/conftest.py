@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from relay.embedded import RedisServer
+from relay.cli.embedded_redis import RedisServer
 from tests.fakes.pages_api import FakePagesAPI
 from tests.processes import RelayProcess, Server
 

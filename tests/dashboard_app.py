@@ -1,9 +1,9 @@
 """Helpers for the dashboard, API, metrics and status page tests.
 
-`AppServer` serves `relay.app.create_app(settings)` with a real uvicorn in a thread (as the fake
+`AppServer` serves `relay.web.app.create_app(settings)` with a real uvicorn in a thread (as the fake
 Pages API is served), so tests talk HTTP to the real app against the real redis-server of
 `tests/conftest.py`. Records are made through the relay's own code paths (the claim script,
-`workers.settle`), never by writing their layout by hand.
+`workers.outcomes`), never by writing their layout by hand.
 """
 
 from __future__ import annotations
@@ -18,18 +18,21 @@ import httpx
 import redis
 import uvicorn
 
-from relay import actions, keys
-from relay.app import create_app
-from relay.settings import Settings, parse_settings
-from relay.store import Store
+from relay.core import controls as actions
+from relay.core import keys
+from relay.core.cloudflare.pages import PagesClient
+from relay.core.config import parse_settings
+from relay.core.settings import Settings
+from relay.core.store import Store
+from relay.web.app import create_app
+from relay.web.providers.registry import PROVIDERS
 from tests.conftest import ACCOUNT, TOKEN
 from tests.fakes.pages_api import FakePagesAPI
 from tests.polling import wait_for
 from tests.senders import SECRET, github_headers
-from workers import settle
-from workers.context import Context
-from workers.debounce import Claimer
-from workers.pages import PagesClient
+from workers import outcomes as settle
+from workers.claimer import Claimer
+from workers.runtime import Context
 
 ADMIN = "admin-token-for-tests-5b1e"
 BEARER = {"Authorization": f"Bearer {ADMIN}"}
@@ -58,7 +61,7 @@ def make_settings(
         raw["admin"] = {"token": admin}
     if fake is not None:
         raw["cloudflare"] = {"account_id": ACCOUNT, "api_token": TOKEN, "api_base": fake.base_url}
-    return parse_settings(raw, env)
+    return parse_settings(raw, env, schemes=PROVIDERS)
 
 
 class AppServer:

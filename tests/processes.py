@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from relay.embedded import free_port
+from relay.cli.embedded_redis import free_port
 from tests.polling import wait_for
 
 

@@ -13,9 +13,9 @@ import pytest
 import redis
 from starlette.routing import Route
 
-from relay.api.openapi import SPEC
-from relay.app import create_app
-from relay.embedded import RedisServer
+from relay.cli.embedded_redis import RedisServer
+from relay.web.api.openapi import SPEC
+from relay.web.app import create_app
 from tests.dashboard_app import BEARER, HOOK_URL_SECRET, AppServer, Records, make_settings
 from tests.senders import SECRET
 

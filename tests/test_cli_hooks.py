@@ -6,20 +6,22 @@ from pathlib import Path
 
 import httpx
 
-from relay.embedded import free_port
+from relay.cli.embedded_redis import free_port
 from tests.conftest import RelayEnv
 from tests.senders import SECRET, WHSEC
 from tests.test_end_to_end import cli
 
 
 def _setup(env: RelayEnv) -> str:
-    env.write({
-        "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
-        "hooks": {
-            "gh": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["site"]},
-            "svix": {"provider": "standard-webhooks", "secret": WHSEC, "targets": ["site"]},
-        },
-    })
+    env.write(
+        {
+            "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
+            "hooks": {
+                "gh": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["site"]},
+                "svix": {"provider": "standard-webhooks", "secret": WHSEC, "targets": ["site"]},
+            },
+        }
+    )
     return env.serve().url
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from relay.exceptions import ConfigError
-from relay.settings import load_settings, parse_settings
+from relay.core.config import load_settings, parse_settings
+from relay.core.exceptions import ConfigError
+from relay.web.providers.registry import PROVIDERS
 from tests.conftest import to_toml
 
 GOOD: dict[str, Any] = {
@@ -21,7 +22,7 @@ GOOD: dict[str, Any] = {
 
 def problems(doc: dict[str, Any], env: dict[str, str] | None = None) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse_settings(doc, env or {})
+        parse_settings(doc, env or {}, schemes=PROVIDERS)
     return info.value.problems
 
 
@@ -98,12 +99,12 @@ def test_environment_interpolation_and_overrides() -> None:
         "CLOUDFLARE_ACCOUNT_ID": "env-account",
         "REDIS_URL": "redis://10.0.0.1:6380/2",
     }
-    settings = parse_settings(doc, env)
+    settings = parse_settings(doc, env, schemes=PROVIDERS)
     assert settings.hooks["cms"].secrets[0].reveal() == "from-env"
     assert settings.cloudflare.account_id == "env-account"  # the environment wins
     assert settings.cloudflare.api_token is not None
     assert settings.cloudflare.api_token.reveal() == "t0ken"
-    assert settings.redis_url.reveal() == "redis://10.0.0.1:6380/2"
+    assert settings.redis.url.reveal() == "redis://10.0.0.1:6380/2"
     assert "t0ken" not in repr(settings) and "from-env" not in repr(settings)
 
 
@@ -112,7 +113,7 @@ def test_durations() -> None:
     doc["targets"]["blog"]["max_wait"] = "2h"
     doc["targets"]["blog"]["keep"] = "7d"
     doc["retry"] = {"initial": 5}
-    settings = parse_settings(doc, {})
+    settings = parse_settings(doc, {}, schemes=PROVIDERS)
     blog = settings.targets["blog"]
     assert (blog.debounce, blog.max_wait, blog.keep) == (90, 7200, 7 * 86400)
     assert settings.retry.initial == 5
@@ -135,7 +136,7 @@ def test_example_config_is_valid() -> None:
     }
     env["DOCS_DEPLOY_HOOK"] = "https://api.cloudflare.com/client/v4/pages/webhooks/deploy_hooks/x"
     env["SVIX_SECRET"] = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
-    settings = load_settings(example, env)
+    settings = load_settings(example, env, schemes=PROVIDERS)
     assert settings.targets and settings.hooks
 
 

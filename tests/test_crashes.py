@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from relay.embedded import RedisServer
+from relay.cli.embedded_redis import RedisServer
 from tests.conftest import RelayEnv
 from tests.fakes.pages_api import FakePagesAPI
 from tests.polling import wait_for

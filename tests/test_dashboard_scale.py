@@ -11,8 +11,8 @@ import orjson
 import pytest
 import redis
 
-from relay import keys
-from relay.redis_client import lua
+from relay.core import keys
+from relay.core.connections import lua
 from tests.dashboard_app import BEARER, AppServer, make_settings
 
 DELIVERIES = 100_000

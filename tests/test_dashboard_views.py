@@ -143,7 +143,7 @@ def test_static_files_are_served(app: AppServer) -> None:
 def test_schedule_and_prune_are_shown(redis_url: str, rclient: redis.Redis) -> None:
     from collections import Counter
 
-    from workers.prune_state import PruneState
+    from relay.core.prune_record import PruneState
 
     targets = {
         "blog": {

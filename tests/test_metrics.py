@@ -13,7 +13,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from relay import keys
+from relay.core import keys
 from tests.dashboard_app import ADMIN, HOOK_URL_SECRET, AppServer, Records, make_settings
 from tests.senders import SECRET
 
@@ -81,7 +81,7 @@ def test_debounce_builds_and_coalescing(app: AppServer, rclient: redis.Redis) ->
 
 
 def test_worker_counters_are_exposed_once_written(app: AppServer, rclient: redis.Redis) -> None:
-    """The layout proposed for the workers (relay.keys.BUILD_COUNTS, CLOUDFLARE_CALLS)."""
+    """The layout proposed for the workers (relay.core.keys.BUILD_COUNTS, CLOUDFLARE_CALLS)."""
     assert not any(name.startswith("relay_builds") for name, _ in scrape(app))
     rclient.hset(keys.BUILD_COUNTS, mapping={"blog:success": 5, "blog:failed": 1})
     rclient.hset(

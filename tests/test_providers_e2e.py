@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay.providers.registry import PROVIDERS
+from relay.web.providers.registry import PROVIDERS
 from tests.conftest import RelayEnv
 from tests.processes import Server
 

@@ -16,15 +16,18 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
-from relay import keys
-from relay.settings import CloudflareSettings, Settings, parse_settings
+from relay.core import keys
+from relay.core.cloudflare.pages import Deployment
+from relay.core.config import parse_settings
+from relay.core.prune_record import PruneBusy, last_prune
+from relay.core.settings import CloudflareSettings, Settings
+from relay.web.providers.registry import PROVIDERS
 from tests.conftest import ACCOUNT, TOKEN, RelayEnv
 from tests.fakes.pages_api import FakePagesAPI
-from workers import context, prune_job
-from workers.pages import Deployment
+from workers import prune_job
+from workers import runtime as context
 from workers.prune import PruneInterrupted, Pruner, PruneReport, decide
 from workers.prune_job import Pacer, enqueue_prune, paced_client
-from workers.prune_state import PruneBusy, last_prune
 
 DAY = 86400.0
 BRANCHES = ["main", "staging", "feature/login", "fix/typo", "docs"]
@@ -86,7 +89,7 @@ def _settings(redis_url: str, fake: FakePagesAPI, **target: Any) -> Settings:
         "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
         "CLOUDFLARE_API_TOKEN": TOKEN,
     }
-    return parse_settings(raw, env)
+    return parse_settings(raw, env, schemes=PROVIDERS)
 
 
 def _prune(client: redis.Redis, settings: Settings, **options: Any) -> PruneReport:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay.embedded import RedisServer
+from relay.cli.embedded_redis import RedisServer
 from tests.conftest import RelayEnv
 from tests.polling import wait_for
 from tests.senders import SECRET, github_headers

@@ -16,15 +16,19 @@ import httpx
 import redis
 from rq import Queue
 
-from relay import actions, keys
-from relay.settings import Settings, load_settings, parse_settings
-from relay.store import Store
+from relay.core import controls as actions
+from relay.core import keys
+from relay.core.config import load_settings, parse_settings
+from relay.core.cron import next_slot, schedule_status
+from relay.core.settings import Settings
+from relay.core.store import Store
+from relay.web.providers.registry import PROVIDERS
 from tests.conftest import RelayEnv
 from tests.fakes.pages_api import FakePagesAPI
 from tests.polling import stays, wait_for
 from tests.senders import SECRET, github_headers
-from workers.debounce import Claimer
-from workers.schedule import GRACE, ScheduleTicker, next_slot, schedule_status, tick_schedules
+from workers.claimer import Claimer
+from workers.cron import GRACE, ScheduleTicker, tick_schedules
 
 HOURLY = "0 * * * *"
 SLOT = 1_800_000_000  # 2027-01-15 08:00:00 UTC, a whole hour
@@ -32,7 +36,9 @@ SLOT = 1_800_000_000  # 2027-01-15 08:00:00 UTC, a whole hour
 
 def _settings(redis_url: str, **target: Any) -> Settings:
     config = {"deploy_hook": "https://hooks.invalid/build", "debounce": "30s", **target}
-    return parse_settings({"redis": {"url": redis_url}, "targets": {"site": config}}, {})
+    return parse_settings(
+        {"redis": {"url": redis_url}, "targets": {"site": config}}, {}, schemes=PROVIDERS
+    )
 
 
 def _burst(client: redis.Redis) -> dict[Any, Any]:
@@ -171,7 +177,7 @@ def test_a_tick_coalesces_with_a_burst_in_progress(rclient: redis.Redis, redis_u
 def test_prune_schedule_enqueues_one_job_per_slot(rclient: redis.Redis, redis_url: str) -> None:
     config = {"project": "blog", "keep": "7d", "prune_schedule": "15 3 * * *"}
     raw = {"redis": {"url": redis_url}, "targets": {"blog": config}}
-    settings = parse_settings(raw, {})
+    settings = parse_settings(raw, {}, schemes=PROVIDERS)
     slot = 1_800_000_000 // 86400 * 86400 + 3 * 3600 + 15 * 60
     tick_schedules(rclient, settings, now=slot - 60)
     for _ in range(3):
@@ -200,7 +206,7 @@ def test_a_tick_becomes_one_build_through_real_processes(
     relay_env.worker()
     # the worker's claimer looks at the crons: it arms this one (and fires nothing)
     wait_for(lambda: rclient.hget(keys.schedule_state("build", "blog"), "since"), what="armed")
-    settings = load_settings(relay_env.config, environ=relay_env.env)
+    settings = load_settings(relay_env.config, environ=relay_env.env, schemes=PROVIDERS)
 
     fired = tick_schedules(rclient, settings, now=next_slot(yearly, time.time()) + 2)
     ticked_at = time.time()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from relay import status_page
+from relay.web import status_page
 from tests.conftest import ACCOUNT, TOKEN
 from tests.dashboard_app import ADMIN, BEARER, HOOK_URL_SECRET, AppServer, Records, make_settings
 from tests.fakes.pages_api import FakePagesAPI

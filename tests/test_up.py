@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from relay.embedded import free_port
+from relay.cli.embedded_redis import free_port
 from tests.polling import wait_for
 
 

@@ -13,14 +13,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from relay.exceptions import CloudflareRejected, CloudflareRetryable
-from relay.settings import TargetSettings
-from relay.store import FINAL, now_ms
-from workers import context
-from workers.context import Context
-from workers.debounce import schedule
-from workers.pages import Deployment
-from workers.settle import fail_for_good, finish, retry_later
+from relay.core.cloudflare.pages import Deployment
+from relay.core.exceptions import CloudflareRejected, CloudflareRetryable
+from relay.core.settings import TargetSettings
+from relay.core.store import FINAL, now_ms
+from workers import runtime as context
+from workers.claimer import schedule
+from workers.outcomes import fail_for_good, finish, retry_later
+from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
 

@@ -12,8 +12,8 @@ import logging
 
 import httpx
 
-from relay import keys
-from workers.context import Context
+from relay.core import keys
+from workers.runtime import Context
 
 log = logging.getLogger("relay.notify")
 

@@ -13,8 +13,8 @@ Never deleted (the reason each is reported under, checked in this order):
 Cloudflare's refusals are skipped as well: `aliased` (8000035), `gone` (8000009: deleted
 elsewhere, or by an earlier attempt whose answer was lost), `rejected-<code>`. A run lists every
 page first (25 a page, newest first) and only then deletes, oldest first, because deleting while
-paging shifts the later pages. The plan lives in Redis (`workers.prune_state`), so an interrupted
-prune resumes where it stopped: the next run fetches the live deployment again and goes on.
+paging shifts the later pages. The plan lives in Redis (`relay.core.prune_record`), so an
+interrupted prune resumes where it stopped: the next run fetches the live deployment again.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from typing import Any, Protocol
 
 import redis
 
-from relay.exceptions import CloudflareRejected, CloudflareRetryable, ConfigError, RelayError
-from relay.settings import Settings
-from relay.store import now_ms
-from workers.budget import BudgetExhausted
-from workers.pages import Deployment, PagesClient
-from workers.prune_state import PruneState
+from relay.core.cloudflare.budget import BudgetExhausted
+from relay.core.cloudflare.pages import Deployment, PagesClient
+from relay.core.exceptions import CloudflareRejected, CloudflareRetryable, ConfigError, RelayError
+from relay.core.prune_record import PruneState
+from relay.core.settings import Settings
+from relay.core.store import now_ms
 
 ALIASED, NOT_FOUND = 8000035, 8000009
 

@@ -1,9 +1,9 @@
 """Pruning alongside deploys: prune's share of the API budget, and the scheduled RQ job.
 
 Every Cloudflare call already takes a slot from the budget shared by all relay processes
-(`workers.budget`). On top of that, prune's calls go through a `Pacer`: they are spaced so that
-prune alone uses at most SHARE of the budget, and they wait while the shared window is more than
-CEILING full, so deploys and build polls always find room.
+(`relay.core.cloudflare.budget`). On top of that, prune's calls go through a `Pacer`: they are
+spaced so that prune alone uses at most SHARE of the budget, and they wait while the shared
+window is more than CEILING full, so deploys and build polls always find room.
 
 A `prune_schedule` slot enqueues `prune_job(target, slot, 1)`. It works for CHUNK_SECONDS, then
 enqueues its continuation (part 2, 3, ...) at the back of the queue, so that deploy jobs queued
@@ -23,14 +23,14 @@ import redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
-from relay import keys
-from relay.exceptions import CloudflareRejected
-from relay.settings import CloudflareSettings, Settings
-from workers import context
-from workers.budget import ApiBudget, BudgetExhausted
-from workers.pages import PagesClient
+from relay.core import keys
+from relay.core.cloudflare.budget import ApiBudget, BudgetExhausted
+from relay.core.cloudflare.pages import PagesClient
+from relay.core.exceptions import CloudflareRejected
+from relay.core.prune_record import PruneBusy
+from relay.core.settings import CloudflareSettings, Settings
+from workers import runtime as context
 from workers.prune import PruneInterrupted, Pruner
-from workers.prune_state import PruneBusy
 
 log = logging.getLogger("relay.prune")
 

@@ -10,12 +10,12 @@ import httpx
 import redis
 
 from relay.cli.main import Options, pass_options
-from relay.duration import format_duration
-from relay.exceptions import ConfigError, RelayError
-from relay.providers.registry import PROVIDERS
-from relay.redis_client import describe_url, sync_client
-from relay.settings import Settings
-from relay.starter import SAMPLE_BODY
+from relay.cli.starter import SAMPLE_BODY
+from relay.core.connections import describe_url, sync_client
+from relay.core.duration import format_duration
+from relay.core.exceptions import ConfigError, RelayError
+from relay.core.settings import Settings
+from relay.web.providers.registry import PROVIDERS
 
 
 @click.command(short_help="Validate relay.toml and reach Redis.")

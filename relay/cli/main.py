@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -14,9 +13,10 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay import __version__
-from relay.exceptions import RelayError
-from relay.secret import Secret
-from relay.settings import Settings, default_config_path, load_settings
+from relay.core.config import default_config_path, load_settings
+from relay.core.exceptions import RelayError
+from relay.core.settings import Settings
+from relay.web.providers.registry import PROVIDERS
 
 #: where `relay up` keeps the embedded Redis's data, beside relay.toml
 EMBEDDED_DIR = ".relay"
@@ -28,14 +28,12 @@ class Options:
 
     def settings(self) -> Settings:
         """The settings; with no Redis configured, the embedded one `relay up` runs here."""
-        settings = load_settings(self.config)
-        if not settings.redis_configured:
+        settings = load_settings(self.config, schemes=PROVIDERS)
+        if not settings.redis.configured:
             port_file = self.config.resolve().parent / EMBEDDED_DIR / "port"
             if port_file.exists():
                 port = port_file.read_text().strip()
-                settings = dataclasses.replace(
-                    settings, redis_url=Secret(f"redis://127.0.0.1:{port}/0")
-                )
+                settings = settings.using_redis(f"redis://127.0.0.1:{port}/0")
         return settings
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from relay.cli.main import Options, pass_options
-from relay.exceptions import ConfigError, RelayError
-from relay.redis_client import sync_client
+from relay.core.connections import sync_client
+from relay.core.exceptions import ConfigError, RelayError
 from workers.prune import Pruner, PruneReport
 from workers.prune_job import paced_client
 

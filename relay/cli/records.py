@@ -9,12 +9,12 @@ from datetime import datetime
 
 import click
 
-from relay import actions
 from relay.cli.main import Options, pass_options
-from relay.duration import parse_duration
-from relay.exceptions import ConfigError
-from relay.redis_client import sync_client
-from relay.store import Store
+from relay.core import controls as actions
+from relay.core.connections import sync_client
+from relay.core.duration import parse_duration
+from relay.core.exceptions import ConfigError
+from relay.core.store import Store
 
 
 def _when(ms_or_s: str | float | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -14,13 +13,14 @@ import click
 import redis
 import uvicorn
 
+from relay.cli.embedded_redis import RedisServer
 from relay.cli.main import EMBEDDED_DIR, Options, pass_options, setup_logging
-from relay.embedded import RedisServer
-from relay.exceptions import ConfigError
-from relay.redis_client import describe_url, sync_client
-from relay.secret import Secret
-from relay.settings import Settings, load_settings
-from relay.starter import signed_curl, write_starter_config
+from relay.cli.starter import signed_curl, write_starter_config
+from relay.core.config import load_settings
+from relay.core.connections import describe_url, sync_client
+from relay.core.exceptions import ConfigError
+from relay.core.settings import Settings
+from relay.web.providers.registry import PROVIDERS
 
 
 def _print_warnings(settings: Settings) -> None:
@@ -43,10 +43,10 @@ def _serve(
         # each uvicorn worker process builds its own app from the same relay.toml
         if settings.path is not None:
             os.environ["RELAY_CONFIG"] = str(settings.path.resolve())
-        os.environ["REDIS_URL"] = settings.redis_url.reveal()
-        uvicorn.run("relay.app:app_from_environment", factory=True, workers=workers, **options)
+        os.environ["REDIS_URL"] = settings.redis.url.reveal()
+        uvicorn.run("relay.web.app:app_from_environment", factory=True, workers=workers, **options)
         return
-    from relay.app import create_app
+    from relay.web.app import create_app
 
     uvicorn.run(create_app(settings), **options)
 
@@ -84,7 +84,7 @@ def worker(options: Options, burst: bool, name: str | None) -> None:
     An RQ worker with its scheduler, plus the claimer loop. Run one or more; each burst
     becomes exactly one build however many run. SIGTERM lets the job in hand finish.
     """
-    from workers.runner import run_worker
+    from workers.worker import run_worker
 
     setup_logging()
     settings = options.settings()
@@ -118,11 +118,11 @@ def up(options: Options, host: str, port: int) -> None:
             raise ConfigError([f"{options.config}: no such file"])
         write_starter_config(options.config)
         wrote = True
-    settings = load_settings(options.config)
+    settings = load_settings(options.config, schemes=PROVIDERS)
     data_dir = options.config.resolve().parent / EMBEDDED_DIR
     embedded: RedisServer | None = None
-    if not settings.redis_configured or not _redis_reachable(settings):
-        if settings.redis_configured:
+    if not settings.redis.configured or not _redis_reachable(settings):
+        if settings.redis.configured:
             click.secho(
                 f"Redis at {describe_url(settings)} is unreachable: starting an "
                 "embedded one instead",
@@ -132,7 +132,7 @@ def up(options: Options, host: str, port: int) -> None:
         embedded = RedisServer(data_dir, port=_embedded_port(data_dir))
         embedded.start()
         (data_dir / "port").write_text(str(embedded.port))
-        settings = dataclasses.replace(settings, redis_url=Secret(embedded.url))
+        settings = settings.using_redis(embedded.url)
     env = dict(os.environ, RELAY_CONFIG=str(options.config.resolve()))
     if embedded is not None:
         env["REDIS_URL"] = embedded.url
@@ -173,7 +173,7 @@ def _banner(
     dry = settings.dry_run or not settings.cloudflare.has_credentials
     click.secho("relay is up", bold=True)
     click.echo(f"  receiver, dashboard: {base}/   (webhooks: {base}/hooks/NAME)")
-    if settings.admin_token is None:
+    if settings.admin.token is None:
         click.echo("  dashboard sign-in:   set [admin] token or RELAY_ADMIN_TOKEN to enable it")
     elif wrote:
         click.echo(f"  dashboard sign-in:   the [admin] token in {config}")

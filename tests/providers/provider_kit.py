@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from relay.exceptions import WebhookRejected
-from relay.providers.base import IncomingRequest, Provider, Verified
-from relay.providers.registry import PROVIDERS
-from relay.secret import Secret
-from relay.settings import HookSettings
+from relay.core.exceptions import WebhookRejected
+from relay.core.secret import Secret
+from relay.core.settings import HookSettings
+from relay.web.providers.base import IncomingRequest, Provider, Verified
+from relay.web.providers.registry import PROVIDERS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "signatures"
 NOW = 1_700_000_000.0  # when the contract tests sign
@@ -133,19 +133,35 @@ def fixture_cases(file: str | None = None) -> list[Case]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         provider = doc["provider"] if doc["provider"] != "svix" else "standard-webhooks"
         for raw in doc["cases"]:
-            known = {"name", "secret", "method", "path", "headers", "body", "received_at",
-                     "valid", "options"}
-            found.append(Case(
-                file=path.name,
-                provider=provider,
-                name=raw["name"],
-                secret=raw["secret"],
-                request=request(raw["body"], raw["headers"], received_at=raw["received_at"],
-                                path=raw["path"], method=raw["method"]),
-                valid=raw["valid"],
-                options=raw.get("options", {}),
-                extra={k: v for k, v in raw.items() if k not in known},
-            ))
+            known = {
+                "name",
+                "secret",
+                "method",
+                "path",
+                "headers",
+                "body",
+                "received_at",
+                "valid",
+                "options",
+            }
+            found.append(
+                Case(
+                    file=path.name,
+                    provider=provider,
+                    name=raw["name"],
+                    secret=raw["secret"],
+                    request=request(
+                        raw["body"],
+                        raw["headers"],
+                        received_at=raw["received_at"],
+                        path=raw["path"],
+                        method=raw["method"],
+                    ),
+                    valid=raw["valid"],
+                    options=raw.get("options", {}),
+                    extra={k: v for k, v in raw.items() if k not in known},
+                )
+            )
     return found
 
 
@@ -180,7 +196,8 @@ class Spec:
 
     def provider_for(self, *secrets: str) -> Provider:
         settings = (
-            self.hook_factory(*secrets) if self.hook_factory
+            self.hook_factory(*secrets)
+            if self.hook_factory
             else hook(self.provider, *secrets, **self.options)
         )
         return PROVIDERS[self.provider](settings)
@@ -200,50 +217,180 @@ def _hex_case_only(old: bytes, new: bytes) -> bool:
 
 CONTENTFUL_SECRET = "a" * 32 + "b" * 32
 SPECS = [
-    Spec("standard-webhooks", "standard-webhooks", "whsec_" + _b64("k" * 24),
-         "whsec_" + _b64("o" * 32), "webhook-signature", ("webhook-signature", r"v1,(.+)"),
-         ("webhook-timestamp", r"([0-9]+)")),
-    Spec("hmac-sha256", "hmac-sha256", "generic-secret", "other-secret", "X-Hub-Signature-256",
-         ("X-Hub-Signature-256", r"(.+)"), equivalent=_hex_case_only),
-    Spec("hmac-sha256-base64", "hmac-sha256", "generic-secret", "other-secret", "X-Signature",
-         ("X-Signature", r"(.+)"),
-         options={"header": "X-Signature", "encoding": "base64", "prefix": ""}),
-    Spec("token", "token", "static-token", "other-token", "Authorization",
-         ("Authorization", r"Bearer (.+)"), body_signed=False),
-    Spec("basic", "basic", "s3cret-pw", "0ther-pw!", "Authorization",
-         ("Authorization", r"Basic (.+)"), body_signed=False, hook_factory=_basic_hook),
-    Spec("sanity", "sanity", "sanity-secret", "other-secret", "sanity-webhook-signature",
-         ("sanity-webhook-signature", r"(.+)"), ("sanity-webhook-signature", r"t=([0-9]+)")),
-    Spec("contentful", "contentful", CONTENTFUL_SECRET, "c" * 64, "x-contentful-signature",
-         ("x-contentful-signature", r"(.+)"), ("x-contentful-timestamp", r"([0-9]+)")),
-    Spec("ghost", "ghost", "ghost-secret", "other-secret", "X-Ghost-Signature",
-         ("X-Ghost-Signature", r"(.+)"), ("X-Ghost-Signature", r"t=([0-9]+)")),
-    Spec("storyblok", "storyblok", "storyblok-secret", "other-secret", "webhook-signature",
-         ("webhook-signature", r"(.+)")),
-    Spec("hygraph", "hygraph", "hygraph-secret", "other-secret", "gcms-signature",
-         ("gcms-signature", r"(.+)"), ("gcms-signature", r"t=([0-9]+)")),
-    Spec("github", "github", "gh-secret", "other-secret", "X-Hub-Signature-256",
-         ("X-Hub-Signature-256", r"(.+)")),
-    Spec("gitlab-token", "gitlab", "gl-token", "other-token", "X-Gitlab-Token",
-         ("X-Gitlab-Token", r"(.+)"), body_signed=False),
-    Spec("gitlab-signing", "gitlab", "whsec_" + _b64("g" * 32), "whsec_" + _b64("h" * 32),
-         "webhook-signature", ("webhook-signature", r"v1,(.+)"),
-         ("webhook-timestamp", r"([0-9]+)")),
-    Spec("shopify", "shopify", "shpss_secret", "shpss_other", "X-Shopify-Hmac-Sha256",
-         ("X-Shopify-Hmac-Sha256", r"(.+)")),
-    Spec("woocommerce", "woocommerce", "wc-secret", "wc-other", "X-WC-Webhook-Signature",
-         ("X-WC-Webhook-Signature", r"(.+)")),
-    Spec("wp-webhooks", "wp-webhooks", "wp-secret", "wp-other", "X-WP-Webhook-Signature",
-         ("X-WP-Webhook-Signature", r"(.+)")),
-    Spec("kontent-ai", "kontent-ai", "kontent-secret", "kontent-other", "X-Kontent-ai-Signature",
-         ("X-Kontent-ai-Signature", r"(.+)"), equivalent=_line_breaks_only,
-         body=b'{\r\n  "notifications": [\r\n    {"message": {"action": "published"}}\r\n  ]\r\n}'),
-    Spec("netlify", "netlify", "jws-secret", "jws-other", "X-Webhook-Signature",
-         ("X-Webhook-Signature", r"(.+)")),
-    Spec("airtable", "airtable", _b64("m" * 32), _b64("n" * 32), "X-Airtable-Content-MAC",
-         ("X-Airtable-Content-MAC", r"(.+)")),
-    Spec("notion", "notion", "secret_notion", "secret_other", "X-Notion-Signature",
-         ("X-Notion-Signature", r"(.+)")),
+    Spec(
+        "standard-webhooks",
+        "standard-webhooks",
+        "whsec_" + _b64("k" * 24),
+        "whsec_" + _b64("o" * 32),
+        "webhook-signature",
+        ("webhook-signature", r"v1,(.+)"),
+        ("webhook-timestamp", r"([0-9]+)"),
+    ),
+    Spec(
+        "hmac-sha256",
+        "hmac-sha256",
+        "generic-secret",
+        "other-secret",
+        "X-Hub-Signature-256",
+        ("X-Hub-Signature-256", r"(.+)"),
+        equivalent=_hex_case_only,
+    ),
+    Spec(
+        "hmac-sha256-base64",
+        "hmac-sha256",
+        "generic-secret",
+        "other-secret",
+        "X-Signature",
+        ("X-Signature", r"(.+)"),
+        options={"header": "X-Signature", "encoding": "base64", "prefix": ""},
+    ),
+    Spec(
+        "token",
+        "token",
+        "static-token",
+        "other-token",
+        "Authorization",
+        ("Authorization", r"Bearer (.+)"),
+        body_signed=False,
+    ),
+    Spec(
+        "basic",
+        "basic",
+        "s3cret-pw",
+        "0ther-pw!",
+        "Authorization",
+        ("Authorization", r"Basic (.+)"),
+        body_signed=False,
+        hook_factory=_basic_hook,
+    ),
+    Spec(
+        "sanity",
+        "sanity",
+        "sanity-secret",
+        "other-secret",
+        "sanity-webhook-signature",
+        ("sanity-webhook-signature", r"(.+)"),
+        ("sanity-webhook-signature", r"t=([0-9]+)"),
+    ),
+    Spec(
+        "contentful",
+        "contentful",
+        CONTENTFUL_SECRET,
+        "c" * 64,
+        "x-contentful-signature",
+        ("x-contentful-signature", r"(.+)"),
+        ("x-contentful-timestamp", r"([0-9]+)"),
+    ),
+    Spec(
+        "ghost",
+        "ghost",
+        "ghost-secret",
+        "other-secret",
+        "X-Ghost-Signature",
+        ("X-Ghost-Signature", r"(.+)"),
+        ("X-Ghost-Signature", r"t=([0-9]+)"),
+    ),
+    Spec(
+        "storyblok",
+        "storyblok",
+        "storyblok-secret",
+        "other-secret",
+        "webhook-signature",
+        ("webhook-signature", r"(.+)"),
+    ),
+    Spec(
+        "hygraph",
+        "hygraph",
+        "hygraph-secret",
+        "other-secret",
+        "gcms-signature",
+        ("gcms-signature", r"(.+)"),
+        ("gcms-signature", r"t=([0-9]+)"),
+    ),
+    Spec(
+        "github",
+        "github",
+        "gh-secret",
+        "other-secret",
+        "X-Hub-Signature-256",
+        ("X-Hub-Signature-256", r"(.+)"),
+    ),
+    Spec(
+        "gitlab-token",
+        "gitlab",
+        "gl-token",
+        "other-token",
+        "X-Gitlab-Token",
+        ("X-Gitlab-Token", r"(.+)"),
+        body_signed=False,
+    ),
+    Spec(
+        "gitlab-signing",
+        "gitlab",
+        "whsec_" + _b64("g" * 32),
+        "whsec_" + _b64("h" * 32),
+        "webhook-signature",
+        ("webhook-signature", r"v1,(.+)"),
+        ("webhook-timestamp", r"([0-9]+)"),
+    ),
+    Spec(
+        "shopify",
+        "shopify",
+        "shpss_secret",
+        "shpss_other",
+        "X-Shopify-Hmac-Sha256",
+        ("X-Shopify-Hmac-Sha256", r"(.+)"),
+    ),
+    Spec(
+        "woocommerce",
+        "woocommerce",
+        "wc-secret",
+        "wc-other",
+        "X-WC-Webhook-Signature",
+        ("X-WC-Webhook-Signature", r"(.+)"),
+    ),
+    Spec(
+        "wp-webhooks",
+        "wp-webhooks",
+        "wp-secret",
+        "wp-other",
+        "X-WP-Webhook-Signature",
+        ("X-WP-Webhook-Signature", r"(.+)"),
+    ),
+    Spec(
+        "kontent-ai",
+        "kontent-ai",
+        "kontent-secret",
+        "kontent-other",
+        "X-Kontent-ai-Signature",
+        ("X-Kontent-ai-Signature", r"(.+)"),
+        equivalent=_line_breaks_only,
+        body=b'{\r\n  "notifications": [\r\n    {"message": {"action": "published"}}\r\n  ]\r\n}',
+    ),
+    Spec(
+        "netlify",
+        "netlify",
+        "jws-secret",
+        "jws-other",
+        "X-Webhook-Signature",
+        ("X-Webhook-Signature", r"(.+)"),
+    ),
+    Spec(
+        "airtable",
+        "airtable",
+        _b64("m" * 32),
+        _b64("n" * 32),
+        "X-Airtable-Content-MAC",
+        ("X-Airtable-Content-MAC", r"(.+)"),
+    ),
+    Spec(
+        "notion",
+        "notion",
+        "secret_notion",
+        "secret_other",
+        "X-Notion-Signature",
+        ("X-Notion-Signature", r"(.+)"),
+    ),
 ]
 
 

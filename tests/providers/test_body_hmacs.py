@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from relay.providers.airtable import Airtable
-from relay.providers.kontent_ai import crlf
+from relay.web.providers.airtable import Airtable
+from relay.web.providers.kontent_ai import crlf
 from tests.providers.provider_kit import (
     accepts,
     hook,
@@ -46,16 +46,19 @@ def test_kontent_line_breaks_are_normalised_like_the_helper() -> None:
 
 def test_kontent_routing_new_and_legacy() -> None:
     provider = make("kontent-ai", "k")
-    body = (b'{"notifications":[{"data":{"system":{"type":"article"}},"message":'
-            b'{"action":"published"}},{"message":{"action":"unpublished"}}]}')
+    body = (
+        b'{"notifications":[{"data":{"system":{"type":"article"}},"message":'
+        b'{"action":"published"}},{"message":{"action":"unpublished"}}]}'
+    )
     result = provider.verify(signed(provider, body))
     assert (result.event, result.content_type) == ("published", "article")
     legacy_body = b'{"data":{"items":[{"type":"actor"}]},"message":{"operation":"publish"}}'
     value = signed(provider, legacy_body).header("X-Kontent-ai-Signature") or ""
     legacy = provider.verify(request(legacy_body, {"X-KC-Signature": value}))
     assert (legacy.event, legacy.content_type) == ("publish", "actor")
-    assert "X-KC-Signature" in reason(provider, request(legacy_body + b" ",
-                                                        {"X-KC-Signature": value}))
+    assert "X-KC-Signature" in reason(
+        provider, request(legacy_body + b" ", {"X-KC-Signature": value})
+    )
 
 
 def test_airtable_key_is_base64_decoded_and_checked() -> None:
@@ -68,7 +71,7 @@ def test_airtable_key_is_base64_decoded_and_checked() -> None:
         assert problems[0].startswith("hooks.air.secret: not base64")
     good = signed(provider)
     value = good.header("X-Airtable-Content-MAC") or ""
-    for garbled in (value[len("hmac-sha256="):], value.replace("hmac-sha256=", "sha256=")):
+    for garbled in (value[len("hmac-sha256=") :], value.replace("hmac-sha256=", "sha256=")):
         assert reason(provider, replace_header(good, "X-Airtable-Content-MAC", garbled)).startswith(
             "malformed X-Airtable-Content-MAC"
         )

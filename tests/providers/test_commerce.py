@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from relay.providers.woocommerce import WooCommerce, specialchars_decode
+from relay.web.providers.woocommerce import WooCommerce, specialchars_decode
 from tests.providers.provider_kit import (
     BODY,
     accepts,
@@ -29,8 +29,10 @@ def test_shopify_routing_and_delivery_id() -> None:
 def test_shopify_events_style_headers() -> None:
     provider = make("shopify", "s")
     value = signed(provider).header("X-Shopify-Hmac-Sha256") or ""
-    req = request(BODY, {"shopify-hmac-sha256": value, "shopify-topic": "orders/create",
-                         "shopify-event-id": "e-2"})
+    req = request(
+        BODY,
+        {"shopify-hmac-sha256": value, "shopify-topic": "orders/create", "shopify-event-id": "e-2"},
+    )
     result = provider.verify(req)
     assert (result.event, result.delivery_id) == ("orders/create", "e-2")
     assert not accepts(provider, request(BODY + b" ", req.headers))
@@ -66,7 +68,9 @@ def test_woocommerce_routing_and_no_delivery_id() -> None:
     req = replace_header(signed(provider), "X-WC-Webhook-Delivery-ID", "new-each-attempt")
     result = provider.verify(req)
     assert (result.event, result.content_type, result.delivery_id) == (
-        "product.updated", "product", None
+        "product.updated",
+        "product",
+        None,
     )
 
 

@@ -6,7 +6,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from relay.providers.contentful import Contentful, canonical_path
+from relay.web.providers.contentful import Contentful, canonical_path
 from tests.providers.provider_kit import (
     NOW,
     accepts,
@@ -85,8 +85,14 @@ def test_a_signed_header_that_is_missing_or_changed_breaks_the_signature() -> No
     assert accepts(provider, replace_header(good, "x-contentful-idempotency-key", "other"))
     order = "x-contentful-topic,content-type,x-contentful-timestamp,x-contentful-signed-headers"
     assert accepts(provider, replace_header(good, "x-contentful-signed-headers", order))
-    assert not accepts(provider, replace_header(good, "x-contentful-signed-headers",
-                                                "x-contentful-signed-headers,x-contentful-timestamp"))
+    assert not accepts(
+        provider,
+        replace_header(
+            good,
+            "x-contentful-signed-headers",
+            "x-contentful-signed-headers,x-contentful-timestamp",
+        ),
+    )
 
 
 def test_header_values_are_trimmed_and_names_case_insensitive() -> None:
@@ -99,10 +105,13 @@ def test_header_values_are_trimmed_and_names_case_insensitive() -> None:
 def test_the_method_and_path_are_signed() -> None:
     provider = make("contentful", SECRET)
     good = signed(provider)
-    assert not accepts(provider, request(good.body, good.headers, method="PUT",
-                                         received_at=good.received_at))
-    assert not accepts(provider, request(good.body, good.headers, path="/hooks/other",
-                                         received_at=good.received_at))
+    assert not accepts(
+        provider, request(good.body, good.headers, method="PUT", received_at=good.received_at)
+    )
+    assert not accepts(
+        provider,
+        request(good.body, good.headers, path="/hooks/other", received_at=good.received_at),
+    )
 
 
 def test_the_path_option_is_for_a_proxy_that_rewrites_paths() -> None:

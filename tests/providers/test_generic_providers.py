@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from relay.providers.basic import Basic
-from relay.secret import Secret
+from relay.core.secret import Secret
+from relay.web.providers.basic import Basic
 from tests.providers.provider_kit import (
     BODY,
     accepts,
@@ -31,8 +31,15 @@ def test_hmac_sha256_defaults_to_githubs_form() -> None:
 
 
 def test_hmac_sha256_base64_without_prefix_and_routing_headers() -> None:
-    provider = make("hmac-sha256", "s", header="X-Sig", encoding="base64", prefix="",
-                    id_header="X-Id", event_header="X-Event")
+    provider = make(
+        "hmac-sha256",
+        "s",
+        header="X-Sig",
+        encoding="base64",
+        prefix="",
+        id_header="X-Id",
+        event_header="X-Event",
+    )
     req = request(BODY, {**provider.sign(BODY, path="/", now=0), "X-Id": "d", "X-Event": "e"})
     result = provider.verify(req)
     assert (result.delivery_id, result.event) == ("d", "e")

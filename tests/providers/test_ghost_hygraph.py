@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.providers.hygraph import signed_message
+from relay.web.providers.hygraph import signed_message
 from tests.providers.provider_kit import (
     NOW,
     accepts,
@@ -26,7 +26,9 @@ def test_ghost_reports_the_resource_and_an_event_field_when_present() -> None:
     body = b'{"event":"post.published","post":{"current":{"id":"1"}}}'
     result = provider.verify(signed(provider, body))
     assert (result.event, result.content_type, result.delivery_id) == (
-        "post.published", "post", None
+        "post.published",
+        "post",
+        None,
     )
     assert provider.verify(signed(provider, b'{"member":{}}')).content_type == "member"
 
@@ -36,11 +38,16 @@ def test_ghost_header_forms() -> None:
     good = signed(provider)
     value = good.header(GHOST) or ""
     assert accepts(provider, replace_header(good, GHOST, value.replace(", t=", ",t=")))
-    assert "does not match" in reason(provider, replace_header(good, GHOST, value.upper()
-                                                               .replace("SHA256", "sha256")
-                                                               .replace("T=", "t=")))
-    for garbled in (value.split(",")[0], value.replace("sha256=", "sha1="), "t=1, sha256=ab",
-                    value.replace(", t=", "; t=")):
+    assert "does not match" in reason(
+        provider,
+        replace_header(good, GHOST, value.upper().replace("SHA256", "sha256").replace("T=", "t=")),
+    )
+    for garbled in (
+        value.split(",")[0],
+        value.replace("sha256=", "sha1="),
+        "t=1, sha256=ab",
+        value.replace(", t=", "; t="),
+    ):
         assert reason(provider, replace_header(good, GHOST, garbled)).startswith(
             f"malformed {GHOST}"
         )
@@ -54,8 +61,15 @@ def test_ghost_tolerance_is_off_by_default() -> None:
 
 def _quote(text: str) -> str:
     """ECMA-262 QuoteJSONString, written out from the spec."""
-    short = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"',
-             0x5C: "\\\\"}
+    short = {
+        0x08: "\\b",
+        0x09: "\\t",
+        0x0A: "\\n",
+        0x0C: "\\f",
+        0x0D: "\\r",
+        0x22: '\\"',
+        0x5C: "\\\\",
+    }
     out = []
     for char in text:
         code = ord(char)
@@ -82,8 +96,9 @@ def test_hygraph_environment_is_signed_and_reported_fields() -> None:
     good = signed(provider)
     value = good.header(HYGRAPH) or ""
     assert "env=master" in value
-    assert not accepts(provider, replace_header(good, HYGRAPH, value.replace("env=master",
-                                                                               "env=staging")))
+    assert not accepts(
+        provider, replace_header(good, HYGRAPH, value.replace("env=master", "env=staging"))
+    )
     result = provider.verify(good)
     assert (result.event, result.content_type, result.delivery_id) == ("publish", "Post", None)
 
@@ -93,8 +108,13 @@ def test_hygraph_malformed_headers() -> None:
     good = signed(provider)
     value = good.header(HYGRAPH) or ""
     sign, env, t = value.split(", ")
-    for garbled in (f"{sign},{env},{t}", f"{env}, {sign}, {t}", f"{sign}, {env}",
-                    f"{sign}, {env}, {t}, x=1", f"{sign}, {env}, t=abc"):
+    for garbled in (
+        f"{sign},{env},{t}",
+        f"{env}, {sign}, {t}",
+        f"{sign}, {env}",
+        f"{sign}, {env}, {t}, x=1",
+        f"{sign}, {env}, t=abc",
+    ):
         assert reason(provider, replace_header(good, HYGRAPH, garbled)).startswith(
             f"malformed {HYGRAPH}"
         )

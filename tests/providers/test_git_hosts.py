@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from relay.providers.github import GitHub
-from relay.providers.gitlab import GitLab
+from relay.web.providers.github import GitHub
+from relay.web.providers.gitlab import GitLab
 from tests.providers.provider_kit import (
     NOW,
     accepts,
@@ -38,8 +38,10 @@ def test_github_compares_the_header_exactly_like_octokit() -> None:
     provider = make("github", "gh")
     good = signed(provider)
     value = good.header("X-Hub-Signature-256") or ""
-    assert not accepts(provider, replace_header(good, "X-Hub-Signature-256", value.upper()
-                                                .replace("SHA256=", "sha256=")))
+    assert not accepts(
+        provider,
+        replace_header(good, "X-Hub-Signature-256", value.upper().replace("SHA256=", "sha256=")),
+    )
     for garbled in (value[7:], "sha1=" + value[7:], value + "0", "sha256=" + "g" * 64):
         assert reason(provider, replace_header(good, "X-Hub-Signature-256", garbled)).startswith(
             "malformed X-Hub-Signature-256"
@@ -82,8 +84,11 @@ def test_gitlab_with_both_kinds_accepts_either_but_holds_signed_requests_to_the_
     both = make("gitlab", "tok", SIGNING)
     assert accepts(both, signed(make("gitlab", "tok"), PUSH))
     assert accepts(both, signed(make("gitlab", SIGNING), PUSH))
-    forged = replace_header(signed(make("gitlab", SIGNING), PUSH), "webhook-signature",
-                            "v1," + base64.b64encode(b"x" * 32).decode())
+    forged = replace_header(
+        signed(make("gitlab", SIGNING), PUSH),
+        "webhook-signature",
+        "v1," + base64.b64encode(b"x" * 32).decode(),
+    )
     forged = replace_header(forged, "X-Gitlab-Token", "tok")
     assert "does not match" in reason(both, forged)
 

@@ -65,8 +65,14 @@ def test_claims_are_checked() -> None:
 
 def test_malformed_tokens() -> None:
     good = token({"alg": "HS256"}, CLAIMS)
-    for garbled in ("a.b", "a.b.c.d", good.replace(".", ". "), "e30.e30.", "W10.e30.abc",
-                    "%%%.e30.abc"):
+    for garbled in (
+        "a.b",
+        "a.b.c.d",
+        good.replace(".", ". "),
+        "e30.e30.",
+        "W10.e30.abc",
+        "%%%.e30.abc",
+    ):
         assert "malformed X-Webhook-Signature" in (verify(garbled) or "")
 
 

@@ -7,16 +7,17 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.providers.none import NoAuth
-from relay.providers.prismic import Prismic
+from relay.web.providers.none import NoAuth
+from relay.web.providers.prismic import Prismic
 from tests.providers.provider_kit import accepts, hook, make, reason, request
 
 SECRET = "prismic-secret"
 
 
 def body(secret: object, kind: str = "api-update") -> bytes:
-    return json.dumps({"type": kind, "domain": "repo", "secret": secret,
-                       "documents": ["X1"]}).encode()
+    return json.dumps(
+        {"type": kind, "domain": "repo", "secret": secret, "documents": ["X1"]}
+    ).encode()
 
 
 def test_prismic_secret_field() -> None:
@@ -42,10 +43,12 @@ def test_prismic_reasons_never_carry_the_secret() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(index=st.integers(0, len(SECRET) - 1), char=st.characters(min_codepoint=0x21,
-                                                                max_codepoint=0x7E))
+@given(
+    index=st.integers(0, len(SECRET) - 1),
+    char=st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+)
 def test_prismic_any_single_byte_change_of_the_secret_is_refused(index: int, char: str) -> None:
-    changed = SECRET[:index] + char + SECRET[index + 1:]
+    changed = SECRET[:index] + char + SECRET[index + 1 :]
     assert accepts(make("prismic", SECRET), request(body(changed), {})) is (changed == SECRET)
 
 

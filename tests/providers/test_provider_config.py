@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from relay.exceptions import ConfigError
-from relay.settings import Settings, parse_settings
+from relay.core.config import parse_settings
+from relay.core.exceptions import ConfigError
+from relay.core.settings import Settings
+from relay.web.providers.registry import PROVIDERS
 
 CONTENTFUL_SECRET = "a" * 32 + "b" * 32
 
@@ -17,7 +19,7 @@ def settings(**hooks: dict[str, Any]) -> Settings:
         "targets": {"site": {"deploy_hook": "https://example.com/hook"}},
         "hooks": {name: {"targets": ["site"], **table} for name, table in hooks.items()},
     }
-    return parse_settings(raw, {})
+    return parse_settings(raw, {}, schemes=PROVIDERS)
 
 
 def problems(**hooks: dict[str, Any]) -> list[str]:
@@ -67,7 +69,9 @@ def test_unknown_options_and_missing_secrets_are_reported() -> None:
 
 
 def test_an_insecure_none_hook_starts_with_a_warning() -> None:
-    parsed = settings(open={"provider": "none", "insecure": True},
-                      woo={"provider": "woocommerce", "secret": "w", "accept_ping": False})
+    parsed = settings(
+        open={"provider": "none", "insecure": True},
+        woo={"provider": "woocommerce", "secret": "w", "accept_ping": False},
+    )
     assert any("hooks.open" in w and "without authentication" in w for w in parsed.warnings)
     assert parsed.hooks["woo"].options == {"accept_ping": False}

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.providers.base import IncomingRequest, Provider
-from relay.providers.registry import PROVIDERS
+from relay.web.providers.base import IncomingRequest, Provider
+from relay.web.providers.registry import PROVIDERS
 from tests.providers.provider_kit import (
     NOW,
     SPECS,
@@ -58,9 +58,26 @@ def secret_free(text: str, spec: Spec, req: IncomingRequest) -> None:
 
 def test_every_provider_is_registered() -> None:
     expected = {
-        "standard-webhooks", "hmac-sha256", "token", "basic", "sanity", "contentful", "ghost",
-        "storyblok", "hygraph", "github", "gitlab", "shopify", "woocommerce", "wp-webhooks",
-        "kontent-ai", "netlify", "prismic", "airtable", "notion", "none",
+        "standard-webhooks",
+        "hmac-sha256",
+        "token",
+        "basic",
+        "sanity",
+        "contentful",
+        "ghost",
+        "storyblok",
+        "hygraph",
+        "github",
+        "gitlab",
+        "shopify",
+        "woocommerce",
+        "wp-webhooks",
+        "kontent-ai",
+        "netlify",
+        "prismic",
+        "airtable",
+        "notion",
+        "none",
     }
     assert set(PROVIDERS) == expected
     for name, cls in PROVIDERS.items():
@@ -158,10 +175,10 @@ def test_any_single_byte_change_of_the_body_is_refused(spec: Spec, data: st.Data
     good = signed(provider, spec.body)
     index = data.draw(st.integers(0, len(spec.body) - 1), label="index")
     new = data.draw(st.integers(0, 255).filter(lambda b: b != spec.body[index]), label="byte")
-    old_byte, new_byte = spec.body[index:index + 1], bytes([new])
+    old_byte, new_byte = spec.body[index : index + 1], bytes([new])
     if spec.equivalent and spec.equivalent(old_byte, new_byte):
         return
-    changed = spec.body[:index] + new_byte + spec.body[index + 1:]
+    changed = spec.body[:index] + new_byte + spec.body[index + 1 :]
     assert not accepts(provider, with_body(good, changed))
 
 
@@ -182,7 +199,7 @@ def test_any_single_byte_change_of_the_signature_is_refused(
     char = data.draw(PRINTABLE.filter(lambda c: c != value[index]), label="char")
     if spec.equivalent and spec.equivalent(value[index].encode(), char.encode()):
         return
-    changed = value[:index] + char + value[index + 1:]
+    changed = value[:index] + char + value[index + 1 :]
     assert not accepts(provider, replace_header(good, header, changed))
 
 
@@ -201,5 +218,5 @@ def test_any_single_digit_change_of_the_timestamp_is_refused(
     assert match is not None
     index = data.draw(st.integers(match.start(1), match.end(1) - 1), label="index")
     digit = data.draw(st.sampled_from("0123456789").filter(lambda c: c != value[index]))
-    changed = value[:index] + digit + value[index + 1:]
+    changed = value[:index] + digit + value[index + 1 :]
     assert not accepts(provider, replace_header(good, header, changed))

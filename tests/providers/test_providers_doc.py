@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from relay.providers.registry import PROVIDERS
-from relay.settings import parse_settings
+from relay.core.config import parse_settings
+from relay.web.providers.registry import PROVIDERS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 TEXT = DOC.read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```toml\n(.*?)```", TEXT, flags=re.S)
 #: a value for every ${NAME} the snippets use, shaped the way each provider's check wants
 ENVIRON = {
-    name: "a" * 32 + "b" * 32 if "CONTENTFUL" in name
-    else "bWFjLXNlY3JldC1mb3ItdGhlLWRvY3MtdGVzdA==" if "AIRTABLE" in name
-    else "whsec_bWFjLXNlY3JldC1mb3ItdGhlLWRvY3MtdGVzdA==" if "CLERK" in name
+    name: "a" * 32 + "b" * 32
+    if "CONTENTFUL" in name
+    else "bWFjLXNlY3JldC1mb3ItdGhlLWRvY3MtdGVzdA=="
+    if "AIRTABLE" in name
+    else "whsec_bWFjLXNlY3JldC1mb3ItdGhlLWRvY3MtdGVzdA=="
+    if "CLERK" in name
     else "docs-test-secret"
     for name in re.findall(r"\$\{([A-Z0-9_]+)\}", TEXT)
 }
@@ -28,7 +31,7 @@ ENVIRON = {
 def test_every_snippet_is_a_valid_hook(snippet: str) -> None:
     raw = tomllib.loads(snippet)
     raw["targets"] = {"site": {"deploy_hook": "https://example.com/hook"}}
-    settings = parse_settings(raw, ENVIRON)
+    settings = parse_settings(raw, ENVIRON, schemes=PROVIDERS)
     assert settings.hooks
     for hook in settings.hooks.values():
         assert hook.provider in PROVIDERS
@@ -36,4 +39,4 @@ def test_every_snippet_is_a_valid_hook(snippet: str) -> None:
 
 def test_every_provider_is_documented() -> None:
     for name in PROVIDERS:
-        assert f'`{name}`' in TEXT, name
+        assert f"`{name}`" in TEXT, name

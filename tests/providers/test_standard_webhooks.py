@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.providers.standard_webhooks import StandardWebhooks
+from relay.web.providers.standard_webhooks import StandardWebhooks
 from tests.providers.provider_kit import (
     NOW,
     accepts,
@@ -69,8 +69,10 @@ def test_check_reports_a_secret_that_is_not_base64() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(body=st.binary(min_size=1, max_size=200).filter(lambda b: b.strip() != b""),
-       msg_id=st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=30))
+@given(
+    body=st.binary(min_size=1, max_size=200).filter(lambda b: b.strip() != b""),
+    msg_id=st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=30),
+)
 def test_the_pypi_libraries_accept_what_the_relay_signs(body: bytes, msg_id: str) -> None:
     standardwebhooks = pytest.importorskip("standardwebhooks.webhooks")
     svix = pytest.importorskip("svix.webhooks")
@@ -84,6 +86,12 @@ def test_the_pypi_libraries_accept_what_the_relay_signs(body: bytes, msg_id: str
     assert svix.Webhook(SECRET).sign(headers["webhook-id"], ts, text.decode()) == ours
     # and the relay accepts what the library signs for any message id
     signed_by_lib = standardwebhooks.Webhook(SECRET).sign(msg_id, ts, text.decode())
-    req = request(text, {"webhook-id": msg_id, "webhook-timestamp": str(int(NOW)),
-                         "webhook-signature": signed_by_lib})
+    req = request(
+        text,
+        {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(NOW)),
+            "webhook-signature": signed_by_lib,
+        },
+    )
     assert accepts(provider, req)

@@ -19,8 +19,21 @@ FILES = sorted(p.name for p in FIXTURES.glob("*.json") if not p.name.startswith(
 def test_there_is_a_fixture_for_every_signed_provider() -> None:
     providers = {case.provider for case in CASES}
     assert providers >= {
-        "sanity", "contentful", "ghost", "storyblok", "hygraph", "github", "gitlab", "shopify",
-        "woocommerce", "wp-webhooks", "kontent-ai", "netlify", "prismic", "airtable", "notion",
+        "sanity",
+        "contentful",
+        "ghost",
+        "storyblok",
+        "hygraph",
+        "github",
+        "gitlab",
+        "shopify",
+        "woocommerce",
+        "wp-webhooks",
+        "kontent-ai",
+        "netlify",
+        "prismic",
+        "airtable",
+        "notion",
         "standard-webhooks",
     }
     for name in FILES:

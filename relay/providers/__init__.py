@@ -1,1 +1,0 @@
-"""One module per sender scheme; `relay.providers.registry` maps `provider = …` names to them."""

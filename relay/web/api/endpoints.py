@@ -1,0 +1,148 @@
+"""The JSON API's endpoints (described in `relay.web.api.openapi`).
+
+Reads are plain `def` endpoints (the synchronous Redis client, in the thread pool); the two
+actions go through `relay.core.controls`, exactly like `relay replay` and `relay deploy`. Every
+answer is JSON; errors are `{"error": "..."}` with 400 (naming the field), 401, 403, 404, or
+503 when Redis does not answer (see `relay.web.app`).
+"""
+
+from __future__ import annotations
+
+import redis
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from relay.core import controls as actions
+from relay.core.settings import Settings
+from relay.core.store import Store
+from relay.web.api import params
+from relay.web.api.openapi import SPEC
+from relay.web.api.params import ApiError
+from relay.web.dashboard import csrf
+from relay.web.dashboard.auth import Auth, Identity
+from relay.web.dashboard.gate import BEARER, DISABLED
+from relay.web.dashboard.overview import target_views
+from relay.web.dashboard.queues import queues_view
+from relay.web.dashboard.tallies import Tallies
+
+#: failed triggers one replay request re-queues at most
+REPLAY_CAP = 1000
+
+
+class Api:
+    def __init__(self, auth: Auth, settings: Settings, client: redis.Redis, tallies: Tallies):
+        self.auth = auth
+        self.settings = settings
+        self.client = client
+        self.tallies = tallies
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/openapi.json", self.openapi, methods=["GET"]),
+            Route("/api/targets", self.targets, methods=["GET"]),
+            Route("/api/targets/{name}/deploy", self.deploy, methods=["POST"]),
+            Route("/api/deliveries", self.deliveries, methods=["GET"]),
+            Route("/api/deployments", self.deployments, methods=["GET"]),
+            Route("/api/failed", self.failed, methods=["GET"]),
+            Route("/api/queues", self.queues, methods=["GET"]),
+            Route("/api/replay", self.replay, methods=["POST"]),
+        ]
+
+    def _caller(self, request: Request) -> Identity:
+        if not self.auth.enabled:
+            raise ApiError(401, DISABLED)
+        identity = self.auth.identify(request)
+        if identity is None:
+            raise ApiError(401, "send the admin token as Authorization: Bearer", BEARER)
+        if request.method == "POST" and not csrf.valid(self.auth, identity, request, None):
+            raise ApiError(403, "CSRF check failed: send the session's X-CSRF-Token header")
+        return identity
+
+    def _store(self) -> Store:
+        return Store(self.client)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def openapi(self, request: Request) -> Response:
+        return JSONResponse(SPEC)
+
+    def targets(self, request: Request) -> Response:
+        self._caller(request)
+        store = self._store()
+        views = target_views(store, self.settings, self.tallies.get(store))
+        return JSONResponse({"now": store.server_ms(), "targets": [v.to_dict() for v in views]})
+
+    def deliveries(self, request: Request) -> Response:
+        self._caller(request)
+        hook = params.known(request, "hook", self.settings.hooks, "hook")
+        count = params.limit(request, default=50, maximum=1000)
+        rows = self._store().deliveries(hook=hook, limit=count, before=params.before(request))
+        following = rows[-1].id if len(rows) == count else None
+        return JSONResponse({"deliveries": [r.to_dict() for r in rows], "next_before": following})
+
+    def deployments(self, request: Request) -> Response:
+        self._caller(request)
+        target = params.known(request, "target", self.settings.targets, "target")
+        count = params.limit(request, default=50, maximum=1000)
+        store = self._store()
+        rows = store.trigger_page(target=target, offset=params.offset(request), limit=count)
+        return JSONResponse({"deployments": rows, "total": store.trigger_count(target)})
+
+    def failed(self, request: Request) -> Response:
+        self._caller(request)
+        target = params.known(request, "target", self.settings.targets, "target")
+        count = params.limit(request, default=100, maximum=1000)
+        store = self._store()
+        rows = store.failed_recent(limit=count, target=target)
+        return JSONResponse({"failed": rows, "total": store.failed_count()})
+
+    def queues(self, request: Request) -> Response:
+        self._caller(request)
+        cloudflare = self.settings.cloudflare
+        used = self._store().api_budget_used(int(cloudflare.budget_window * 1000))
+        doc = queues_view(self.client).to_dict()
+        doc["cloudflare_budget"] = {
+            "used": used,
+            "limit": cloudflare.budget,
+            "window_seconds": cloudflare.budget_window,
+        }
+        return JSONResponse(doc)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    async def deploy(self, request: Request) -> Response:
+        self._caller(request)
+        name = request.path_params["name"]
+        if name not in self.settings.targets:
+            raise ApiError(404, f"unknown target {name!r}")
+        body = await params.json_body(request)
+        params.only_fields(body, {"now"})
+        now = body.get("now", False)
+        if not isinstance(now, bool):
+            raise ApiError(400, "now: must be true or false")
+        due = await run_in_threadpool(
+            actions.touch, self.client, self.settings, name, reason="api", now=now
+        )
+        return JSONResponse({"target": name, "now": now, "due": due}, status_code=202)
+
+    async def replay(self, request: Request) -> Response:
+        self._caller(request)
+        body = await params.json_body(request)
+        asked = params.replay_request(body, self.settings.targets, cap=REPLAY_CAP)
+        return await run_in_threadpool(self._replay, asked)
+
+    def _replay(self, asked: params.ReplayRequest) -> Response:
+        ids = asked.ids
+        if ids is None:
+            rows = self._store().failed(target=asked.target, since_ms=asked.since_ms)
+            ids = [r["id"] for r in rows][:REPLAY_CAP]
+        done = actions.replay(self.client, self.settings, ids)
+        replayed = {d.trigger_id for d in done}
+        return JSONResponse(
+            {
+                "replayed": [d.__dict__ for d in done],
+                "skipped": sorted(set(ids) - replayed),
+            }
+        )

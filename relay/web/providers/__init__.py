@@ -1,0 +1,1 @@
+"""One module per sender scheme; `registry` maps `provider = …` names to them."""

@@ -1,0 +1,153 @@
+"""What every provider (one sender's authentication scheme) implements.
+
+A provider is built once per hook from that hook's settings. The receiver hands it the raw
+request; it answers with a `Verified` (the sender's delivery id and event name, when the scheme
+has them) or raises `WebhookRejected` with a reason that names the failed check and never a
+secret. `sign()` is the sender's side of the same scheme: `relay sign`, `relay send-test` and the
+tests use it to produce requests the relay must accept.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from relay.core.declare import Kind, OptionSpec
+from relay.core.exceptions import WebhookRejected
+from relay.core.secret import Secret
+
+if TYPE_CHECKING:
+    from relay.core.settings import HookSettings
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """A webhook request exactly as received: verification works on these raw bytes."""
+
+    method: str
+    path: str  # the request path with its query string, as sent ("/hooks/blog?x=1")
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    received_at: float  # Unix seconds, when the relay read the request
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def require(self, name: str) -> str:
+        """The header's value; a missing or empty header is a rejection that names it."""
+        value = self.headers.get(name.lower(), "").strip()
+        if not value:
+            raise WebhookRejected(f"missing {name} header")
+        return value
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a successful verification learned about the delivery."""
+
+    delivery_id: str | None = None  # the sender's idempotency id (stable across its retries)
+    event: str | None = None  # the sender's event/topic name, for display and filters
+    branch: str | None = None  # for push events (GitHub, GitLab): the branch pushed to
+    content_type: str | None = None  # the changed document's type (Sanity _type, Contentful …)
+
+
+#: options of the generic schemes (hmac-sha256, token, none): headers that carry the sender's
+#: delivery id (for dedupe) and event name (for filters and display), when it sends them
+HEADER_ID_OPTIONS: Mapping[str, OptionSpec] = {
+    "id_header": OptionSpec(Kind.STRING, None, "a header with the sender's delivery id"),
+    "event_header": OptionSpec(Kind.STRING, None, "a header with the sender's event name"),
+}
+
+
+def secret_key(hook: HookSettings, index: int) -> str:
+    """How the config names the hook's `index`-th secret, for problems."""
+    if len(hook.secrets) > 1:
+        return f"hooks.{hook.name}.secrets[{index}]"
+    return f"hooks.{hook.name}.secret"
+
+
+def undecodable_secrets(
+    hook: HookSettings,
+    decode: Callable[[Secret], bytes],
+    problem: str,
+    only: Callable[[Secret], bool] = lambda secret: True,
+) -> list[str]:
+    """A `check()` problem for each of the hook's secrets (those `only` selects) that
+    `decode` refuses, each naming the secret's key: `hooks.x.secret: <problem>`."""
+    problems = []
+    for index, secret in enumerate(hook.secrets):
+        if not only(secret):
+            continue
+        try:
+            decode(secret)
+        except (binascii.Error, ValueError):
+            problems.append(f"{secret_key(hook, index)}: {problem}")
+    return problems
+
+
+class Provider(ABC):
+    """One sender's scheme. Subclasses set `name` and implement `verify` and `sign`."""
+
+    name: ClassVar[str]
+    #: extra keys allowed in the hook's table, beyond provider/secret/secrets/targets/filters
+    options: ClassVar[Mapping[str, OptionSpec]] = {}
+    #: False for schemes that carry no shared secret (`basic` uses username/password, `none`)
+    needs_secret: ClassVar[bool] = True
+    #: event-name globs that build when the hook sets no `filter.events` (None: every event)
+    default_events: ClassVar[tuple[str, ...] | None] = None
+    #: the status of a stored delivery's answer: 202, except for senders that retry anything
+    #: but 200 (Prismic)
+    accepted_status: ClassVar[int] = 202
+
+    def __init__(self, hook: HookSettings) -> None:
+        self.hook = hook
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret currently accepted (more than one while a secret is being rotated)."""
+        return self.hook.secrets
+
+    def option(self, key: str) -> object:
+        return self.hook.options.get(key, self.options[key].default)
+
+    @classmethod
+    def check(cls, hook: HookSettings) -> list[str]:
+        """Problems with this hook's settings beyond their types; one line each, naming the key."""
+        return []
+
+    def from_headers(self, request: IncomingRequest) -> Verified:
+        """Delivery id and event from the headers named by `HEADER_ID_OPTIONS`, if set."""
+        id_header = self.option("id_header")
+        event_header = self.option("event_header")
+        return Verified(
+            delivery_id=(request.header(str(id_header)) or None) if id_header else None,
+            event=(request.header(str(event_header)) or None) if event_header else None,
+        )
+
+    @classmethod
+    def warnings(cls, hook: HookSettings) -> list[str]:
+        """Things to warn about at every start (e.g. an unauthenticated hook)."""
+        return []
+
+    @abstractmethod
+    def verify(self, request: IncomingRequest) -> Verified:
+        """Return what was learned, or raise `WebhookRejected(reason)`."""
+
+    @abstractmethod
+    def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
+        """The headers this hook's sender would send with `body` to `path` at time `now`."""
+
+
+def matches_any(expected: list[bytes | str], received: bytes | str) -> bool:
+    """Constant-time comparison of `received` against each candidate (one per secret)."""
+    got = received.encode() if isinstance(received, str) else received
+    found = False
+    for candidate in expected:
+        want = candidate.encode() if isinstance(candidate, str) else candidate
+        # no early exit: every candidate is compared, so timing does not tell which matched
+        found |= hmac.compare_digest(want, got)
+    return found

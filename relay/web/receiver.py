@@ -1,0 +1,150 @@
+"""POST /hooks/{hook}: body limit, verify, filter, one atomic Redis step, answer.
+
+The answer to a sender is decided here and nowhere else:
+202 stored and queued · 200 duplicate or ignored · 401 refused · 404 unknown hook ·
+413 body too large · 503 Redis cannot take it (with Retry-After; never a 2xx that is not stored).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cache
+
+import orjson
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Scope
+
+from relay.core.exceptions import WebhookRejected
+from relay.core.settings import HookSettings, Settings
+from relay.web.filters import ignore_reason
+from relay.web.ingest import Delivery, Ingest, body_digest
+from relay.web.metrics import DELIVERIES, INGEST_SECONDS
+from relay.web.providers.base import IncomingRequest, Provider
+
+log = logging.getLogger("relay.web.receiver")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing early (from Content-Length) or as soon as `limit` is passed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def answer(status: int, doc: dict[str, object], **headers: str) -> Response:
+    return Response(orjson.dumps(doc), status, headers or None, media_type="application/json")
+
+
+def error(status: int, message: str, **headers: str) -> Response:
+    return answer(status, {"error": message}, **headers)
+
+
+@cache
+def counter(hook: str, outcome: str) -> Counter:
+    """The per-process delivery counter of a hook and outcome (children cached: hot path)."""
+    return DELIVERIES.labels(hook, outcome)
+
+
+def raw_path(scope: Scope) -> str:
+    """The path and query exactly as sent (not percent-decoded): some senders sign it."""
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (path + b"?" + query if query else path).decode("latin-1")
+
+
+class Receiver:
+    def __init__(self, settings: Settings, providers: dict[str, Provider], ingest: Ingest) -> None:
+        self.settings = settings
+        self.providers = providers
+        self.ingest = ingest
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        name = request.path_params["hook"]
+        hook = self.settings.hooks.get(name)
+        if hook is None:
+            return error(404, f"unknown hook {name!r}")
+        try:
+            body = await read_body(request, self.settings.server.max_body)
+        except BodyTooLarge:
+            counter(name, "too_large").inc()
+            return error(413, f"body larger than {self.settings.server.max_body} bytes")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        incoming = IncomingRequest(
+            method=request.method,
+            path=raw_path(request.scope),
+            headers={
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in request.scope["headers"]
+            },
+            body=body,
+            received_at=time.time(),
+        )
+        delivery = Delivery(
+            hook=name,
+            outcome="accepted",
+            at=incoming.received_at,
+            size=len(body),
+            digest=body_digest(body),
+            ip=request.client.host if request.client else None,
+        )
+        provider = self.providers[name]
+        try:
+            verified = provider.verify(incoming)
+        except WebhookRejected as exc:
+            return await self._reject(hook, delivery, exc)
+        delivery.event = verified.event
+        delivery.sender_id = verified.delivery_id
+        reason = ignore_reason(hook.filters, provider, incoming, verified)
+        if reason is not None:
+            delivery.outcome, delivery.reason = "ignored", reason
+        else:
+            delivery.targets = list(hook.targets)
+        response = await self._store(hook, delivery, provider.accepted_status)
+        INGEST_SECONDS.observe(time.perf_counter() - started)
+        return response
+
+    async def _store(self, hook: HookSettings, delivery: Delivery, accepted: int) -> Response:
+        try:
+            outcome, delivery_id = await self.ingest.store(hook, delivery)
+        except (RedisError, OSError, TimeoutError) as exc:
+            counter(hook.name, "unavailable").inc()
+            log.warning(
+                "hook %s: Redis unavailable, answered 503: %s", hook.name, type(exc).__name__
+            )
+            return error(503, "storage unavailable, retry later", **{"Retry-After": "1"})
+        counter(hook.name, outcome).inc()
+        if outcome == "duplicate":
+            return answer(200, {"delivery": delivery_id, "duplicate": True})
+        if outcome == "ignored":
+            return answer(200, {"delivery": delivery_id, "ignored": delivery.reason})
+        return answer(accepted, {"delivery": delivery_id, "targets": delivery.targets})
+
+    async def _reject(
+        self, hook: HookSettings, delivery: Delivery, exc: WebhookRejected
+    ) -> Response:
+        delivery.outcome, delivery.reason = "rejected", exc.reason
+        counter(delivery.hook, "rejected").inc()
+        log.info("hook %s: refused: %s", delivery.hook, exc.reason)
+        try:
+            await self.ingest.store(hook, delivery)
+        except (RedisError, OSError, TimeoutError):
+            pass  # the refusal stands whether or not it could be recorded
+        return error(exc.status_code, exc.reason)
