@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -22,8 +23,10 @@ from relay.core import controls as actions
 from relay.core import keys
 from relay.core.cloudflare.pages import PagesClient
 from relay.core.config import parse_settings
+from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
 from relay.core.store import Store
+from relay.core.transitions import Transitions
 from relay.web.app import create_app
 from relay.web.providers.registry import PROVIDERS
 from tests.conftest import ACCOUNT, TOKEN
@@ -123,7 +126,9 @@ class Records:
         self.client = client
         self.settings = settings
         self.store = Store(client)
-        self.ctx = Context(settings, client, self.store, PagesClient(settings.cloudflare))
+        self.ctx = Context(
+            settings, client, self.store, Transitions(client), PagesClient(settings.cloudflare)
+        )
 
     def claim(self, target: str) -> str:
         """A new trigger for `target` (its burst claimed now), status `queued`."""
@@ -135,19 +140,25 @@ class Records:
         self.client.delete(keys.TIMERS)  # no worker here: the deploy job is not wanted
         return claimed[0]
 
-    def succeed(self, target: str, **fields: str) -> str:
-        trigger_id = self.claim(target)
-        self.store.update(trigger_id, url=f"https://{trigger_id[-6:]}.{target}.pages.dev", **fields)
-        settle.finish(self.ctx, trigger_id, target, "success", build_seconds="42.0")
-        return trigger_id
+    def _claimed(self, target: str) -> Trigger:
+        trigger = self.store.trigger(self.claim(target))
+        assert trigger is not None
+        return trigger
+
+    def succeed(self, target: str, **fields: Any) -> str:
+        before = self._claimed(target)
+        url = f"https://{before.id[-6:]}.{target}.pages.dev"
+        after = replace(before, status=TriggerStatus.SUCCESS, url=url, build_seconds=42.0)
+        assert settle.finish(self.ctx, before, replace(after, **fields))
+        return before.id
 
     def fail(self, target: str, message: str = "Project not found.") -> str:
-        trigger_id = self.claim(target)
-        self.store.update(trigger_id, attempts=5)
-        settle.fail_for_good(self.ctx, trigger_id, target, None, message)
-        return trigger_id
+        before = self._claimed(target)
+        assert settle.fail_for_good(self.ctx, replace(before, attempts=5), None, message)
+        return before.id
 
     def building(self, target: str, stage: str = "build") -> str:
-        trigger_id = self.claim(target)
-        self.store.update(trigger_id, status="building", stage=stage, stage_status="active")
-        return trigger_id
+        before = self._claimed(target)
+        after = replace(before, status=TriggerStatus.BUILDING, stage=stage, stage_status="active")
+        assert self.ctx.moves.move(before, after)
+        return before.id

@@ -81,7 +81,7 @@ def test_killed_receiver_loses_nothing_it_acknowledged(
     server.kill_group()
     relay_env.worker()
     row = trigger(relay_env, "success")
-    assert row["deliveries"] == "10"
+    assert row["deliveries"] == 10
 
 
 def test_worker_recovers_after_redis_restart(tmp_path: Path, fake_api: FakePagesAPI) -> None:

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from relay.core import keys
-from relay.core.connections import lua
+from relay.core.scripts import lua
 from tests.dashboard_app import BEARER, AppServer, make_settings
 
 DELIVERIES = 100_000

@@ -84,7 +84,7 @@ def test_burst_of_50_is_one_build_after_the_quiet_period(
     rows = wait_for(recorded, timeout=15, what="the deployment recorded as success")
     assert len(rows) == 1
     row = rows[0]
-    assert row["target"] == "blog" and row["deliveries"] == "50"
+    assert row["target"] == "blog" and row["deliveries"] == 50
     assert row["deployment_id"] and row["url"].startswith("https://")
     assert row["stage"] == "deploy" and row["stage_status"] == "success"
 
@@ -168,7 +168,7 @@ def test_same_delivery_id_twice_counts_once(relay_env: RelayEnv, fake_api: FakeP
     rows = wait_for(
         lambda: cli_json(relay_env, "deployments")["deployments"], timeout=15, what="the trigger"
     )
-    assert rows[0]["deliveries"] == "2"
+    assert rows[0]["deliveries"] == 2
     outcomes = [d["outcome"] for d in cli_json(relay_env, "deliveries")["deliveries"]]
     assert sorted(outcomes) == ["accepted", "accepted", "duplicate"]
 

@@ -20,6 +20,7 @@ from relay.core import controls as actions
 from relay.core import keys
 from relay.core.config import load_settings, parse_settings
 from relay.core.cron import next_slot, schedule_status
+from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.web.providers.registry import PROVIDERS
@@ -219,9 +220,9 @@ def test_a_tick_becomes_one_build_through_real_processes(
     assert calls[0]["time"] - ticked_at < 1.0 + 1.5, "the build waits for the debounce only"
     stays(lambda: len(fake_api.create_calls("blog")) == 1, duration=1.5, what="one build")
 
-    def recorded() -> dict[str, str] | None:
-        rows = Store(rclient).triggers(target="blog")
-        return rows[0] if rows and rows[0].get("status") == "success" else None
+    def recorded() -> Trigger | None:
+        rows = Store(rclient).trigger_page(target="blog")
+        return rows[0] if rows and rows[0].status is TriggerStatus.SUCCESS else None
 
     trigger = wait_for(recorded, timeout=10, what="the build recorded")
-    assert trigger is not None and trigger["reason"] == "schedule" and trigger["deliveries"] == "1"
+    assert trigger is not None and trigger.reason == "schedule" and trigger.deliveries == 1

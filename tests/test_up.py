@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,7 +72,7 @@ def test_relay_up_from_an_empty_directory(tmp_path: Path) -> None:
         assert "202 Accepted" in result.stdout
         assert re.search(r'"targets":\["site"\]', result.stdout)
 
-        def recorded() -> list[dict[str, str]] | None:
+        def recorded() -> list[dict[str, Any]] | None:
             out = subprocess.run(
                 [sys.executable, "-m", "relay", "deployments", "--json"],
                 cwd=tmp_path,
@@ -85,7 +86,7 @@ def test_relay_up_from_an_empty_directory(tmp_path: Path) -> None:
 
         rows = wait_for(recorded, timeout=30, what="the dry-run deployment")
         assert rows[0]["status"] == "dry-run"
-        assert rows[0]["deliveries"] == "1"
+        assert rows[0]["deliveries"] == 1
         assert "my-site" in rows[0]["note"]
     finally:
         os.killpg(up.pid, signal.SIGTERM)

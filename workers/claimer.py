@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, cast
+from typing import Any
 
 import redis
 from redis.exceptions import RedisError
@@ -23,8 +23,9 @@ from rq.registry import StartedJobRegistry
 from rq.timeouts import TimerDeathPenalty
 
 from relay.core import keys
-from relay.core.connections import lua
+from relay.core.scripts import lua
 from relay.core.settings import Settings
+from relay.core.store import text
 from workers.cron import ScheduleTicker
 
 log = logging.getLogger("relay.claimer")
@@ -46,13 +47,6 @@ FAILURE_TTL = 7 * 86400
 REAP_INTERVAL = 5.0
 
 JOBS = {"deploy": "workers.jobs.deploy", "watch": "workers.jobs.watch"}
-
-
-def schedule(client: redis.Redis, kind: str, trigger_id: str, n: int, delay: float) -> None:
-    """Run job `kind` for `trigger_id` (its n-th run) `delay` seconds from now (server clock)."""
-    seconds, micros = client.time()
-    due = int(seconds) * 1000 + int(micros) // 1000 + int(delay * 1000)
-    client.zadd(keys.TIMERS, {f"{kind}:{trigger_id}:{n}": due})
 
 
 class Claimer:
@@ -85,14 +79,11 @@ class Claimer:
                 RECHECK_MS,
             ],
         )
-        return [i.decode() for i in ids]
+        return [text(i) for i in ids]
 
     def enqueue_due(self) -> int:
         """Enqueue the RQ job of every due timer; returns how many were taken."""
-        members = [
-            m.decode()
-            for m in cast(list[bytes], self._pop(keys=[keys.TIMERS], args=[BATCH, LEASE_MS]))
-        ]
+        members = [text(m) for m in self._pop(keys=[keys.TIMERS], args=[BATCH, LEASE_MS])]
         for member in members:
             kind, trigger_id, n = member.split(":")
             try:
@@ -118,7 +109,7 @@ class Claimer:
         excess = self.client.zcard(keys.TRIGGERS) - keep
         if excess <= 0:
             return
-        old = [i.decode() for i in self.client.zrange(keys.TRIGGERS, 0, excess - 1)]
+        old = [text(i) for i in self.client.zrange(keys.TRIGGERS, 0, excess - 1)]
         targets = self.client.pipeline(transaction=False)
         for trigger_id in old:
             targets.hget(keys.trigger(trigger_id), "target")
@@ -128,7 +119,7 @@ class Claimer:
             pipe.zrem(keys.TRIGGERS, trigger_id)
             pipe.zrem(keys.FAILED, trigger_id)
             if target:
-                pipe.zrem(keys.target_triggers(target.decode()), trigger_id)
+                pipe.zrem(keys.target_triggers(text(target)), trigger_id)
         pipe.execute()
 
     def reap(self) -> None:

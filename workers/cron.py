@@ -25,9 +25,9 @@ import redis
 from redis.exceptions import RedisError
 
 from relay.core import keys
-from relay.core.connections import lua
 from relay.core.controls import touch
 from relay.core.cron import crons, latest_slot, next_slot, skipped_between
+from relay.core.scripts import lua
 from relay.core.settings import Settings
 from relay.core.store import decode_hash
 

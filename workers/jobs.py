@@ -7,22 +7,26 @@ job died (an exception, or a worker killed mid-job and reaped by RQ as abandoned
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import time
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from relay.core.clock import server_ms
 from relay.core.cloudflare.pages import Deployment
 from relay.core.exceptions import CloudflareRejected, CloudflareRetryable
+from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import TargetSettings
-from relay.core.store import FINAL, now_ms
+from relay.core.transitions import Step
 from workers import runtime as context
-from workers.claimer import schedule
 from workers.outcomes import fail_for_good, finish, retry_later
 from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
+
+#: a deploy attempt runs for a trigger in these states (a repeated run of a settled one is a no-op)
+DEPLOYABLE = {TriggerStatus.QUEUED, TriggerStatus.RETRYING, TriggerStatus.TRIGGERING}
 
 
 def _dry_run(ctx: Context, target: TargetSettings) -> bool:
@@ -37,27 +41,31 @@ def _can_watch(ctx: Context, target: TargetSettings) -> bool:
 
 def deploy(trigger_id: str, attempt: int) -> str:
     ctx = context.get()
-    record = ctx.store.trigger(trigger_id)
-    if record is None:
+    before = ctx.store.trigger(trigger_id)
+    if before is None:
         return "gone (trimmed)"
-    if record.get("status") in FINAL | {"building"} or int(record.get("attempts", 0)) >= attempt:
-        return f"already {record.get('status')}"  # a repeated run of a settled attempt
-    name = record["target"]
-    target = ctx.settings.targets.get(name)
+    if before.status not in DEPLOYABLE or before.attempts >= attempt:
+        return f"already {before.status}"  # a repeated run of a settled attempt
+    target = ctx.settings.targets.get(before.target)
     if target is None:
-        fail_for_good(ctx, trigger_id, name, None, f"target {name} is no longer in relay.toml")
+        fail_for_good(ctx, before, None, f"target {before.target} is no longer in relay.toml")
         return "failed"
-    ctx.store.update(
-        trigger_id,
-        status="triggering",
+    triggering = dataclasses.replace(
+        before,
+        status=TriggerStatus.TRIGGERING,
         attempts=attempt,
-        attempt_at=now_ms(),
+        attempt_at=server_ms(ctx.redis),
         kind=target.kind,
         project=target.project,
         branch=target.branch,
     )
+    if not ctx.moves.move(before, triggering):
+        return "moved meanwhile"
     if _dry_run(ctx, target):
-        finish(ctx, trigger_id, name, "dry-run", note=f"would deploy {target.describe()}")
+        dry = dataclasses.replace(
+            triggering, status=TriggerStatus.DRY_RUN, note=f"would deploy {target.describe()}"
+        )
+        finish(ctx, triggering, dry)
         return "dry-run"
     try:
         if target.deploy_hook is not None:
@@ -68,33 +76,35 @@ def deploy(trigger_id: str, attempt: int) -> str:
             deployment = ctx.pages.create_deployment(target.project, target.branch)
             deployment_id = deployment.id
     except CloudflareRetryable as exc:
-        retry_later(ctx, trigger_id, name, attempt, exc, retry_after=exc.retry_after)
+        retry_later(ctx, triggering, attempt, exc, retry_after=exc.retry_after)
         return "retrying"
     except CloudflareRejected as exc:
-        fail_for_good(ctx, trigger_id, name, exc)
+        fail_for_good(ctx, triggering, exc)
         return "failed"
-    ctx.store.update(
-        trigger_id,
+    now = server_ms(ctx.redis)
+    accepted = dataclasses.replace(
+        triggering,
         deployment_id=deployment_id,
-        triggered_at=now_ms(),
+        triggered_at=now,
         error=None,
         error_code=None,
         error_status=None,
         next_attempt_at=None,
     )
     if deployment is not None:
-        _record_stage(ctx, trigger_id, deployment)
+        accepted = _with_stage(accepted, deployment)
     if deployment_id and _can_watch(ctx, target):
-        ctx.store.update(trigger_id, status="building", progress_at=now_ms())
-        schedule(ctx.redis, "watch", trigger_id, 1, ctx.settings.cloudflare.poll_interval)
+        building = dataclasses.replace(accepted, status=TriggerStatus.BUILDING, progress_at=now)
+        poll = ctx.settings.cloudflare.poll_interval
+        ctx.moves.move(triggering, building, arm=(Step("watch", trigger_id, 1), poll))
         return "building"
-    finish(ctx, trigger_id, name, "triggered")
+    finish(ctx, triggering, dataclasses.replace(accepted, status=TriggerStatus.TRIGGERED))
     return "triggered"
 
 
-def _record_stage(ctx: Context, trigger_id: str, deployment: Deployment) -> None:
-    ctx.store.update(
-        trigger_id,
+def _with_stage(trigger: Trigger, deployment: Deployment) -> Trigger:
+    return dataclasses.replace(
+        trigger,
         deployment_id=deployment.id,
         url=deployment.url,
         environment=deployment.environment,
@@ -104,63 +114,70 @@ def _record_stage(ctx: Context, trigger_id: str, deployment: Deployment) -> None
     )
 
 
-def _seconds_since(iso: str | None) -> float | None:
+def _seconds_between(iso: str | None, now_ms: int) -> float | None:
     if not iso:
         return None
     try:
-        return time.time() - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+        started = datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+    return round(now_ms / 1000 - started, 1)
 
 
 def watch(trigger_id: str, n: int) -> str:
     ctx = context.get()
-    record = ctx.store.trigger(trigger_id)
-    if record is None or record.get("status") != "building":
+    before = ctx.store.trigger(trigger_id)
+    if before is None or before.status is not TriggerStatus.BUILDING:
         return "not building"
-    name = record["target"]
-    target = ctx.settings.targets.get(name)
-    if target is None or target.project is None:
-        finish(ctx, trigger_id, name, "triggered", note="target no longer watchable")
+    target = ctx.settings.targets.get(before.target)
+    if target is None or target.project is None or before.deployment_id is None:
+        finish(
+            ctx,
+            before,
+            dataclasses.replace(
+                before, status=TriggerStatus.TRIGGERED, note="target no longer watchable"
+            ),
+        )
         return "triggered"
     poll = ctx.settings.cloudflare.poll_interval
     try:
-        deployment = ctx.pages.get_deployment(target.project, record["deployment_id"])
+        deployment = ctx.pages.get_deployment(target.project, before.deployment_id)
     except CloudflareRetryable as exc:
-        schedule(ctx.redis, "watch", trigger_id, n + 1, exc.retry_after or poll)
+        ctx.moves.move(
+            before, before, arm=(Step("watch", trigger_id, n + 1), exc.retry_after or poll)
+        )
         return "poll failed, will retry"
     except CloudflareRejected as exc:
-        finish(ctx, trigger_id, name, "stuck", error=f"cannot watch the deployment: {exc.message}")
+        stuck = dataclasses.replace(
+            before, status=TriggerStatus.STUCK, error=f"cannot watch the deployment: {exc.message}"
+        )
+        finish(ctx, before, stuck)
         return "stuck"
-    previous = (record.get("stage"), record.get("stage_status"))
-    _record_stage(ctx, trigger_id, deployment)
-    if (deployment.stage, deployment.stage_status) != previous:
-        ctx.store.update(trigger_id, progress_at=now_ms())
+    now = server_ms(ctx.redis)
+    after = _with_stage(before, deployment)
+    moved = (deployment.stage, deployment.stage_status) != (before.stage, before.stage_status)
+    if moved:
+        after = dataclasses.replace(after, progress_at=now)
     outcome = deployment.outcome
     if outcome is not None:
-        duration = _seconds_since(deployment.created_on)
-        finish(
-            ctx,
-            trigger_id,
-            name,
-            outcome,
+        final = dataclasses.replace(
+            after,
+            status=TriggerStatus(outcome),
             skip_reason=deployment.skip_reason,
-            build_seconds=f"{duration:.1f}" if duration is not None else None,
+            build_seconds=_seconds_between(deployment.created_on, now),
         )
+        finish(ctx, before, final)
         return outcome
-    progress_at = int(record.get("progress_at") or now_ms())
-    if now_ms() - progress_at > target.stuck_after * 1000 and (
-        (deployment.stage, deployment.stage_status) == previous
-    ):
-        finish(
-            ctx,
-            trigger_id,
-            name,
-            "stuck",
+    progress_at = before.progress_at or now
+    if not moved and now - progress_at > target.stuck_after * 1000:
+        stuck = dataclasses.replace(
+            after,
+            status=TriggerStatus.STUCK,
             error=f"no progress for {target.stuck_after:.0f}s (stage {deployment.stage})",
         )
+        finish(ctx, before, stuck)
         return "stuck"
-    schedule(ctx.redis, "watch", trigger_id, n + 1, poll)
+    ctx.moves.move(before, after, arm=(Step("watch", trigger_id, n + 1), poll))
     return "building"
 
 
@@ -179,14 +196,13 @@ def on_job_failure(
     kind = job.func_name.rsplit(".", 1)[-1]
     trigger_id, n = job.args[0], int(job.args[1])
     ctx = context.get()
-    record = ctx.store.trigger(trigger_id)
-    if record is None:
+    before = ctx.store.trigger(trigger_id)
+    if before is None:
         return
-    name = record.get("target", "")
     reason = f"{kind} job died: {exc_type.__name__ if exc_type else 'unknown error'}"
     log.error("trigger %s: %s", trigger_id, reason)
-    if kind == "deploy" and record.get("status") in {"queued", "triggering", "retrying"}:
-        ctx.store.update(trigger_id, attempts=n)
-        retry_later(ctx, trigger_id, name, n, None, reason)
-    elif kind == "watch" and record.get("status") == "building":
-        schedule(ctx.redis, "watch", trigger_id, n + 1, ctx.settings.cloudflare.poll_interval)
+    if kind == "deploy" and before.status in DEPLOYABLE:
+        retry_later(ctx, before, n, None, reason)
+    elif kind == "watch" and before.status is TriggerStatus.BUILDING:
+        poll = ctx.settings.cloudflare.poll_interval
+        ctx.moves.move(before, before, arm=(Step("watch", trigger_id, n + 1), poll))

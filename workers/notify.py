@@ -9,19 +9,20 @@ URL, no token); the notify URL itself is one and is never logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import httpx
 
 from relay.core import keys
+from relay.core.records import Trigger, TriggerStatus
 from workers.runtime import Context
 
 log = logging.getLogger("relay.notify")
 
-FAILING = {"failure", "canceled", "failed", "stuck"}
 TIMEOUT = 5.0
 
 
-def _send(ctx: Context, text: str, fields: dict[str, str]) -> None:
+def _send(ctx: Context, text: str, fields: Mapping[str, object]) -> None:
     url = ctx.settings.notify.url
     if url is None:
         return
@@ -34,34 +35,35 @@ def _send(ctx: Context, text: str, fields: dict[str, str]) -> None:
         log.warning("notification not delivered: %s", type(exc).__name__)
 
 
-def outcome(ctx: Context, trigger_id: str, target: str, status: str) -> None:
-    """Notify about a trigger that reached `status`, if that is news."""
-    record = ctx.store.trigger(trigger_id) or {}
+def outcome(ctx: Context, trigger: Trigger) -> None:
+    """Notify about a trigger that reached a final status, if that is news."""
     fields = {
-        k: record[k]
-        for k in ("id", "target", "status", "deployment_id", "url", "error_code", "error")
-        if record.get(k)
+        "id": trigger.id,
+        "target": trigger.target,
+        "status": trigger.status.value,
+        "deployment_id": trigger.deployment_id,
+        "url": trigger.url,
+        "error_code": trigger.error_code,
+        "error": trigger.error,
     }
-    fields["status"] = status
+    fields = {k: v for k, v in fields.items() if v is not None}
+    target, status = trigger.target, trigger.status
     previous = ctx.redis.hget(keys.TARGET_HEALTH, target)
-    failing = status in FAILING
-    ctx.redis.hset(keys.TARGET_HEALTH, target, "failing" if failing else "ok")
-    if status == "failed":
-        error = record.get("error", "unknown error")
-        code = f" (code {record['error_code']})" if record.get("error_code") else ""
+    ctx.redis.hset(keys.TARGET_HEALTH, target, "failing" if status.failing else "ok")
+    where = f" {trigger.url}" if trigger.url else ""
+    if status is TriggerStatus.FAILED:
+        code = f" (code {trigger.error_code})" if trigger.error_code is not None else ""
         _send(
             ctx,
-            f":x: {target}: deployment trigger {trigger_id} failed for good{code}: "
-            f"{error}. Replay it with `relay replay {trigger_id}`.",
+            f":x: {target}: deployment trigger {trigger.id} failed for good{code}: "
+            f"{trigger.error or 'unknown error'}. Replay it with `relay replay {trigger.id}`.",
             fields,
         )
-    elif failing:
-        where = f" {record['url']}" if record.get("url") else ""
-        _send(ctx, f":x: {target}: build {status} ({trigger_id}){where}", fields)
-    elif status == "success" and previous == b"failing":
-        where = f" {record['url']}" if record.get("url") else ""
+    elif status.failing:
+        _send(ctx, f":x: {target}: build {status} ({trigger.id}){where}", fields)
+    elif status is TriggerStatus.SUCCESS and previous == b"failing":
         _send(
             ctx,
-            f":white_check_mark: {target} recovered: build succeeded ({trigger_id}){where}",
+            f":white_check_mark: {target} recovered: build succeeded ({trigger.id}){where}",
             fields,
         )

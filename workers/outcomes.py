@@ -1,21 +1,21 @@
-"""How a trigger moves between states, and what each move writes.
+"""The moves the deploy and watch jobs make, each one transition (`relay.core.transitions`).
 
-Shared by the deploy and watch jobs, replay and the RQ failure callback, so each transition is
-written one way: status and fields on the trigger's hash, the in-flight lock released when the
-build is over, the failed set kept for `relay failed`.
+Shared by the jobs and the RQ failure callback, so each move is written one way: a final state
+(counted, the target released, the team told), a retry (the next attempt armed), or failed for
+good (on the list `relay failed` shows, replayable).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 
-from relay.core import keys
-from relay.core.connections import lua
+from relay.core.clock import server_ms
 from relay.core.exceptions import CloudflareError
-from relay.core.store import now_ms
+from relay.core.records import Trigger, TriggerStatus
+from relay.core.transitions import Step
 from workers import notify
-from workers.claimer import schedule
 from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
@@ -28,80 +28,69 @@ def backoff(ctx: Context, attempt: int) -> float:
     return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (jitter, not a secret)
 
 
-def release(ctx: Context, trigger_id: str, target: str) -> None:
-    """Let the target's next burst build (only if this trigger holds it)."""
-    ctx.redis.eval(lua(keys.SCRIPT_RELEASE), 1, keys.inflight(target), trigger_id)
-
-
-def error_fields(exc: CloudflareError | None, message: str | None = None) -> dict[str, str | None]:
+def with_error(trigger: Trigger, exc: CloudflareError | None, message: str | None) -> Trigger:
+    """`trigger` carrying this error (Cloudflare's code and status when it sent them)."""
     if exc is None:
-        return {"error": message, "error_code": None, "error_status": None}
-    return {
-        "error": exc.message,
-        "error_code": str(exc.code) if exc.code is not None else None,
-        "error_status": str(exc.status_code) if exc.status_code is not None else None,
-    }
+        return dataclasses.replace(trigger, error=message, error_code=None, error_status=None)
+    return dataclasses.replace(
+        trigger, error=exc.message, error_code=exc.code, error_status=exc.status_code
+    )
 
 
-def finish(ctx: Context, trigger_id: str, target: str, status: str, **fields: str | None) -> None:
-    """A final state that is not a failure of the relay's own call."""
-    ctx.store.update(trigger_id, status=status, finished_at=now_ms(), **fields)
-    ctx.redis.hincrby(keys.BUILD_COUNTS, f"{target}:{status}", 1)
-    release(ctx, trigger_id, target)
-    log.info("trigger %s: %s", trigger_id, status)
-    notify.outcome(ctx, trigger_id, target, status)
+def finish(ctx: Context, before: Trigger, after: Trigger) -> bool:
+    """A final state `after` (its status set by the caller) that is not the relay's failure."""
+    done = dataclasses.replace(after, finished_at=server_ms(ctx.redis), next_attempt_at=None)
+    if not ctx.moves.move(before, done):
+        log.info("trigger %s moved meanwhile; %s not recorded", before.id, after.status)
+        return False
+    log.info("trigger %s: %s", done.id, done.status)
+    notify.outcome(ctx, done)
+    return True
 
 
 def fail_for_good(
-    ctx: Context,
-    trigger_id: str,
-    target: str,
-    exc: CloudflareError | None,
-    message: str | None = None,
-) -> None:
-    """Retries are exhausted or pointless: listed by `relay failed`, replayable."""
-    ctx.store.update(
-        trigger_id,
-        status="failed",
-        finished_at=now_ms(),
-        next_attempt_at=None,
-        **error_fields(exc, message),
-    )
-    ctx.redis.zadd(keys.FAILED, {trigger_id: now_ms()})
-    ctx.redis.hincrby(keys.BUILD_COUNTS, f"{target}:failed", 1)
-    release(ctx, trigger_id, target)
-    log.warning("trigger %s failed for good: %s", trigger_id, exc or message)
-    notify.outcome(ctx, trigger_id, target, "failed")
+    ctx: Context, before: Trigger, exc: CloudflareError | None, message: str | None = None
+) -> bool:
+    """Retries are used up or pointless: listed by `relay failed`, replayable."""
+    after = with_error(dataclasses.replace(before, status=TriggerStatus.FAILED), exc, message)
+    if not finish(ctx, before, after):
+        return False
+    log.warning("trigger %s failed for good: %s", before.id, exc or message)
+    return True
 
 
 def retry_later(
     ctx: Context,
-    trigger_id: str,
-    target: str,
+    before: Trigger,
     attempt: int,
     exc: CloudflareError | None,
     message: str | None = None,
     retry_after: float | None = None,
-) -> None:
-    """Schedule attempt `attempt + 1`, or fail for good when attempts are used up.
+) -> bool:
+    """Arm attempt `attempt + 1`, or fail for good when the attempts are used up.
 
     A Retry-After from Cloudflare always wins, even over `retry.max`.
     """
     if attempt >= ctx.settings.retry.attempts:
-        fail_for_good(ctx, trigger_id, target, exc, message)
-        return
+        return fail_for_good(ctx, before, exc, message)
     delay = retry_after if retry_after is not None else backoff(ctx, attempt)
-    ctx.store.update(
-        trigger_id,
-        status="retrying",
-        next_attempt_at=now_ms() + int(delay * 1000),
-        **error_fields(exc, message),
+    after = with_error(
+        dataclasses.replace(
+            before,
+            status=TriggerStatus.RETRYING,
+            attempts=attempt,
+            next_attempt_at=server_ms(ctx.redis) + round(delay * 1000),
+        ),
+        exc,
+        message,
     )
-    schedule(ctx.redis, "deploy", trigger_id, attempt + 1, delay)
+    if not ctx.moves.move(before, after, arm=(Step("deploy", before.id, attempt + 1), delay)):
+        return False
     log.info(
         "trigger %s: attempt %d failed (%s); next in %.1fs",
-        trigger_id,
+        before.id,
         attempt,
         exc or message,
         delay,
     )
+    return True

@@ -29,12 +29,12 @@ from typing import Any, Protocol
 
 import redis
 
+from relay.core.clock import server_ms
 from relay.core.cloudflare.budget import BudgetExhausted
 from relay.core.cloudflare.pages import Deployment, PagesClient
 from relay.core.exceptions import CloudflareRejected, CloudflareRetryable, ConfigError, RelayError
 from relay.core.prune_record import PruneState
 from relay.core.settings import Settings
-from relay.core.store import now_ms
 
 ALIASED, NOT_FOUND = 8000035, 8000009
 
@@ -178,7 +178,7 @@ class Pruner:
                 f"run `relay prune --target {target}` again to resume)"
             )
         if self.started:  # else the previous prune's record stays as it was
-            self.state.mark(status, error=report.error, stopped_at=now_ms())
+            self.state.mark(status, error=report.error, stopped_at=server_ms(self.state.client))
 
     def _run(self) -> None:
         project = self.pages.get_project(self.project)
@@ -202,14 +202,14 @@ class Pruner:
                 self._decide_one(dep_id, live)
             self.progress.advance(1)
         self.report.status = "done"
-        self.state.mark("done", finished_at=now_ms(), error=None)
+        self.state.mark("done", finished_at=server_ms(self.state.client), error=None)
 
     def _plan(self, live: str | None) -> tuple[list[str], Counter[str]]:
         header: dict[str, str | int] = {
             "origin": self.origin,
             "project": self.project,
             "keep": int(self.keep),
-            "started_at": now_ms(),
+            "started_at": server_ms(self.state.client),
         }
         self.state.begin(header)
         listed = self._list()

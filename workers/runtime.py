@@ -20,6 +20,7 @@ from relay.core.connections import sync_client
 from relay.core.exceptions import RelayError
 from relay.core.settings import Settings
 from relay.core.store import Store
+from relay.core.transitions import Transitions
 
 _settings: Settings | None = None
 _context: tuple[int, Context] | None = None
@@ -30,6 +31,7 @@ class Context:
     settings: Settings
     redis: redis.Redis
     store: Store
+    moves: Transitions
     pages: PagesClient
 
 
@@ -51,5 +53,8 @@ def get() -> Context:
             before_request=budget.take,
             after_response=partial(record_call, client),
         )
-        _context = (os.getpid(), Context(_settings, client, Store(client), pages))
+        _context = (
+            os.getpid(),
+            Context(_settings, client, Store(client), Transitions(client), pages),
+        )
     return _context[1]

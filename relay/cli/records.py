@@ -14,6 +14,7 @@ from relay.core import controls as actions
 from relay.core.connections import sync_client
 from relay.core.duration import parse_duration
 from relay.core.exceptions import ConfigError
+from relay.core.records import Trigger
 from relay.core.store import Store
 
 
@@ -57,7 +58,7 @@ def deliveries(options: Options, hook: str | None, limit: int, as_json: bool) ->
     _table(
         [
             [
-                r.id,
+                r.id or "",
                 _when(r.at),
                 r.hook,
                 r.outcome,
@@ -74,18 +75,26 @@ def deliveries(options: Options, hook: str | None, limit: int, as_json: bool) ->
 _DEPLOY_COLUMNS = ["id", "target", "status", "deliveries", "created", "deployment", "url/error"]
 
 
-def _deploy_rows(records: list[dict[str, str]]) -> list[list[str]]:
+def _outcome(trigger: Trigger) -> str:
+    """What the last column says: the URL, else the error, else the note."""
+    if trigger.url:
+        return trigger.url
+    if trigger.error:
+        code = f"{trigger.error_code} " if trigger.error_code is not None else ""
+        return f"{code}{trigger.error}"
+    return trigger.note or ""
+
+
+def _deploy_rows(records: list[Trigger]) -> list[list[str]]:
     return [
         [
-            r.get("id", ""),
-            r.get("target", ""),
-            r.get("status", "")
-            + (f"/{r['stage']}" if r.get("stage") and r.get("status") == "building" else ""),
-            r.get("deliveries", "0"),
-            _when(r.get("created_at")),
-            r.get("deployment_id", "-") or "-",
-            r.get("url")
-            or (f"{r.get('error_code') or ''} {r.get('error') or ''}".strip() or r.get("note", "")),
+            r.id,
+            r.target,
+            r.status.value + (f"/{r.stage}" if r.stage and r.status.in_progress else ""),
+            str(r.deliveries),
+            _when(r.created_at),
+            r.deployment_id or "-",
+            _outcome(r),
         ]
         for r in records
     ]
@@ -102,9 +111,9 @@ def deployments(options: Options, target: str | None, limit: int, as_json: bool)
     settings = options.settings()
     if target is not None:
         settings.target(target)
-    records = Store(sync_client(settings)).triggers(target=target, limit=limit)
+    records = Store(sync_client(settings)).trigger_page(target=target, limit=limit)
     if as_json:
-        _emit_json({"deployments": records})
+        _emit_json({"deployments": [r.to_dict() for r in records]})
         return
     _table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
@@ -119,7 +128,7 @@ def failed(options: Options, target: str | None, as_json: bool) -> None:
     settings = options.settings()
     records = Store(sync_client(settings)).failed(target=target)
     if as_json:
-        _emit_json({"failed": records})
+        _emit_json({"failed": [r.to_dict() for r in records]})
         return
     _table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
@@ -151,14 +160,14 @@ def replay(
         since_ms = None
         if since is not None:
             try:
-                since_ms = int((time.time() - parse_duration(since)) * 1000)
+                since_ms = Store(client).server_ms() - round(parse_duration(since) * 1000)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--since") from None
-        ids = tuple(r["id"] for r in Store(client).failed(target=target, since_ms=since_ms))
+        ids = tuple(r.id for r in Store(client).failed(target=target, since_ms=since_ms))
     done = actions.replay(client, settings, list(ids))
     unknown = set(ids) - {d.trigger_id for d in done}
     if as_json:
-        _emit_json({"replayed": [d.__dict__ for d in done], "skipped": sorted(unknown)})
+        _emit_json({"replayed": [d.to_dict() for d in done], "skipped": sorted(unknown)})
         return
     for item in done:
         click.echo(f"re-queued {item.trigger_id} (target {item.target})")

@@ -1,4 +1,4 @@
-"""Redis connections for each kind of process, and the Lua scripts in relay/core/lua/.
+"""Redis connections for each kind of process.
 
 The receiver's client fails fast: a sender waiting on a dead Redis must get a 503 within a
 second, never a hang, so it has short timeouts and no client-side retries. Workers and the CLI
@@ -7,8 +7,6 @@ use a patient client that retries briefly, because for them a blip is not worth 
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import redis
@@ -20,11 +18,6 @@ from relay.core.settings import Settings
 
 #: seconds the receiver waits for Redis before answering 503 (connect and each command)
 RECEIVER_TIMEOUT = 0.4
-
-
-@cache
-def lua(name: str) -> str:
-    return resources.files("relay.core").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
 def async_client(settings: Settings) -> aredis.Redis:

@@ -33,7 +33,8 @@ BURST_PREFIX = "relay:burst:"
 
 
 def burst(target: str) -> str:
-    """Hash of a target's pending burst: first, last (ms), count, last_delivery."""
+    """Hash of a target's pending burst (lua/lib/debounce.lua): first, last, deadline, due (ms),
+    count, reason, last_delivery. Deleted by the claim that turns it into a trigger."""
     return f"{BURST_PREFIX}{target}"
 
 
@@ -43,8 +44,8 @@ INFLIGHT_PREFIX = "relay:inflight:"
 def inflight(target: str) -> str:
     """String: the trigger id whose build is in flight for this target (one build at a time).
 
-    Set by the claim that creates the trigger, deleted when the build reaches a final state;
-    its TTL (the target's stuck_after) frees the target if a worker disappears for good.
+    Set by the claim that creates the trigger, deleted by the transition to a final state
+    (`relay.core.transitions`); its TTL frees the target if a worker disappears for good.
     """
     return f"{INFLIGHT_PREFIX}{target}"
 
@@ -73,6 +74,8 @@ FAILED = "relay:failed"
 #: sorted set: "<kind>:<trigger id>:<n>" -> when to run (ms). Kinds: deploy, watch.
 #: Popped under a lease by the claimer, which enqueues the RQ job with a matching unique id.
 TIMERS = "relay:timers"
+#: hash: step member -> the token of the runner that holds its lease (`relay.core.transitions`)
+STEP_LEASES = "relay:step-leases"
 
 #: string with a short TTL: the claimer that holds it reaps abandoned RQ jobs this round
 REAPER_LOCK = "relay:reaper"
@@ -115,6 +118,7 @@ SCRIPT_BUDGET = "budget"
 #: sorted set: one member per Cloudflare API request in the current window (shared budget)
 API_BUDGET = "relay:cloudflare:budget"
 SCRIPT_TOUCH = "touch"
+SCRIPT_TRANSITION = "transition"
 #: hash: target -> "ok" | "failing" (its last final outcome), for recovery notifications
 TARGET_HEALTH = "relay:health"
 

@@ -17,10 +17,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from relay.core import keys
+from relay.core.clock import server_ms
 from relay.core.exceptions import RelayError
-from relay.core.store import decode_hash, now_ms
+from relay.core.store import decode_hash, text
 
 #: a stored plan older than this is made again rather than resumed (seconds)
 PLAN_MAX_AGE = 6 * 3600
@@ -48,7 +50,7 @@ class PruneState:
     def __init__(
         self, client: redis.Redis, target: str, project: str, run_id: str, *, writable: bool
     ) -> None:
-        self.client: Any = client
+        self.client = client
         self.writable = writable
         self.run_id = run_id
         self.key, self.todo = keys.prune_state(target), keys.prune_todo(target)
@@ -66,16 +68,19 @@ class PruneState:
             self.client.expire(self.lock_key, LOCK_TTL)
 
     def unlock(self) -> None:
-        if self.writable and self.client.get(self.lock_key) == self.run_id.encode():
+        if self.writable and text(self.client.get(self.lock_key)) == self.run_id:
             self.client.delete(self.lock_key)
 
     def resumable(self) -> tuple[list[str], Counter[str]] | None:
         """The plan left (ids newest first) and the counts so far, if a prune is unfinished."""
         state = decode_hash(self.client.hgetall(self.key))
         planned_at = int(state.get("planned_at") or 0)
-        if state.get("status") not in RESUMABLE or now_ms() - planned_at > PLAN_MAX_AGE * 1000:
+        if (
+            state.get("status") not in RESUMABLE
+            or server_ms(self.client) - planned_at > PLAN_MAX_AGE * 1000
+        ):
             return None
-        todo = [i.decode() for i in self.client.lrange(self.todo, 0, -1)]
+        todo = [text(i) for i in self.client.lrange(self.todo, 0, -1)]
         if self.writable:
             self.mark("deleting", run=self.run_id)
             self.client.hincrby(self.key, "resumes", 1)
@@ -86,14 +91,22 @@ class PruneState:
         if self.writable:
             pipe = self.client.pipeline(transaction=True)
             pipe.delete(self.key, self.todo)
-            pipe.hset(self.key, mapping={**header, "status": "planning", "run": self.run_id})
+            fields: dict[FieldT, EncodableT] = {"status": "planning", "run": self.run_id}
+            fields.update(header)
+            pipe.hset(self.key, mapping=fields)
             pipe.execute()
 
     def planned(self, todo: list[str], counts: Counter[str], listed: int) -> None:
         if self.writable:
             pipe = self.client.pipeline(transaction=True)
-            fields = {"status": "deleting", "planned_at": now_ms(), "listed": listed, "deleted": 0}
-            pipe.hset(self.key, mapping={**fields, **counts})
+            fields: dict[FieldT, EncodableT] = {
+                "status": "deleting",
+                "planned_at": server_ms(self.client),
+                "listed": listed,
+                "deleted": 0,
+            }
+            fields.update(counts)
+            pipe.hset(self.key, mapping=fields)
             if todo:
                 pipe.rpush(self.todo, *todo)
             pipe.execute()
@@ -108,7 +121,7 @@ class PruneState:
 
     def mark(self, status: str, **fields: str | int | None) -> None:
         if self.writable:
-            setting = {k: v for k, v in fields.items() if v is not None}
+            setting: dict[FieldT, EncodableT] = {k: v for k, v in fields.items() if v is not None}
             self.client.hset(self.key, mapping={"status": status, **setting})
             if removing := [k for k, v in fields.items() if v is None]:
                 self.client.hdel(self.key, *removing)
@@ -128,6 +141,12 @@ class PruneStatus:
     skipped: dict[str, int]
     remaining: int  # planned deletions not done yet: what a resume goes on with
     error: str | None
+
+    @property
+    def tone(self) -> str:
+        if self.status == "done":
+            return "good"
+        return "bad" if self.status in {"interrupted", "failed"} else "busy"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

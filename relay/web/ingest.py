@@ -8,35 +8,14 @@ debounce touch happen atomically, so a 2xx means all of it is in Redis.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 
-import orjson
 import redis.asyncio as aredis
 
 from relay.core import keys
-from relay.core.connections import lua
+from relay.core.records import Delivery, DeliveryOutcome
+from relay.core.scripts import lua
 from relay.core.settings import HookSettings, Settings
 from relay.web.script_batch import ScriptBatcher
-
-
-@dataclass
-class Delivery:
-    """What is kept of one delivery: never its body or its authentication headers."""
-
-    hook: str
-    outcome: str  # accepted | duplicate | ignored | rejected
-    at: float  # Unix seconds when received
-    size: int
-    digest: str  # sha256 of the body, hex (first 32 characters)
-    reason: str | None = None
-    event: str | None = None
-    sender_id: str | None = None
-    targets: list[str] = field(default_factory=list)
-    ip: str | None = None
-
-    def to_json(self) -> bytes:
-        doc = {k: v for k, v in self.__dict__.items() if v is not None}
-        return orjson.dumps(doc)
 
 
 def body_digest(body: bytes) -> str:
@@ -67,10 +46,10 @@ class Ingest:
         """
         server = self.settings.server
         window = server.dedupe_window if delivery.sender_id else server.digest_window
-        if delivery.outcome == "rejected":
+        if delivery.outcome is DeliveryOutcome.REJECTED:
             window = 0
         token = dedupe_token(delivery)
-        touch = delivery.targets if delivery.outcome == "accepted" else []
+        touch = delivery.targets if delivery.outcome is DeliveryOutcome.ACCEPTED else ()
         script_keys = [
             keys.dedupe(hook.name, token),
             keys.DELIVERIES,
@@ -82,7 +61,7 @@ class Ingest:
         args: list[str | bytes | int] = [
             int(window * 1000),
             server.keep_deliveries,
-            delivery.outcome,
+            delivery.outcome.value,
             delivery.to_json(),
             hook.name,
         ]

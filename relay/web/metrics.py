@@ -105,9 +105,9 @@ class RedisCollector(Collector):
         bursts = store.pending()
         for name in self.settings.targets:
             burst = bursts.get(name)
-            pending.add_metric([name], int(burst.get("count") or 0) if burst else 0)
+            pending.add_metric([name], burst.count if burst else 0)
             if burst:
-                due.add_metric([name], (int(burst["due"]) - now) / 1000)
+                due.add_metric([name], (burst.due - now) / 1000)
             inflight.add_metric([name], 1 if store.inflight(name) else 0)
         yield from (pending, due, inflight)
         yield from self._builds(store)
@@ -131,7 +131,7 @@ class RedisCollector(Collector):
         )
         for name, tally in sorted(self.tallies.get(store).items()):
             for status, count in sorted(tally.by_status.items()):
-                stored.add_metric([name, status], count)
+                stored.add_metric([name, status.value], count)
             coalesced.add_metric([name], tally.deliveries)
             ratio.add_metric([name], tally.per_build)
         failed = GaugeMetricFamily(
@@ -147,8 +147,8 @@ class RedisCollector(Collector):
                 labels=["target", "status"],
             )
             for field_name, count in sorted(builds.items()):
-                target, _, status = field_name.rpartition(":")
-                total.add_metric([target, status], count)
+                target, _, outcome = field_name.rpartition(":")
+                total.add_metric([target, outcome], count)
             yield total
 
     def _queues(self, store: Store) -> Iterator[Metric]:

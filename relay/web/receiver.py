@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from relay.core.exceptions import WebhookRejected
+from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.settings import HookSettings, Settings
 from relay.web.filters import ignore_reason
-from relay.web.ingest import Delivery, Ingest, body_digest
+from relay.web.ingest import Ingest, body_digest
 from relay.web.metrics import DELIVERIES, INGEST_SECONDS
 from relay.web.providers.base import IncomingRequest, Provider
 
@@ -99,7 +100,7 @@ class Receiver:
         )
         delivery = Delivery(
             hook=name,
-            outcome="accepted",
+            outcome=DeliveryOutcome.ACCEPTED,
             at=incoming.received_at,
             size=len(body),
             digest=body_digest(body),
@@ -114,9 +115,9 @@ class Receiver:
         delivery.sender_id = verified.delivery_id
         reason = ignore_reason(hook.filters, provider, incoming, verified)
         if reason is not None:
-            delivery.outcome, delivery.reason = "ignored", reason
+            delivery.outcome, delivery.reason = DeliveryOutcome.IGNORED, reason
         else:
-            delivery.targets = list(hook.targets)
+            delivery.targets = hook.targets
         response = await self._store(hook, delivery, provider.accepted_status)
         INGEST_SECONDS.observe(time.perf_counter() - started)
         return response
@@ -140,7 +141,7 @@ class Receiver:
     async def _reject(
         self, hook: HookSettings, delivery: Delivery, exc: WebhookRejected
     ) -> Response:
-        delivery.outcome, delivery.reason = "rejected", exc.reason
+        delivery.outcome, delivery.reason = DeliveryOutcome.REJECTED, exc.reason
         counter(delivery.hook, "rejected").inc()
         log.info("hook %s: refused: %s", delivery.hook, exc.reason)
         try:

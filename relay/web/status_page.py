@@ -31,11 +31,11 @@ from relay.core import keys
 from relay.core.cloudflare.budget import ApiBudget, BudgetExhausted
 from relay.core.cloudflare.pages import Deployment, PagesClient
 from relay.core.exceptions import CloudflareError
+from relay.core.records import Trigger, TriggerStatus
 from relay.core.secret import Secret
 from relay.core.settings import Settings, TargetSettings
 from relay.core.store import Store
 from relay.web.dashboard.auth import Auth
-from relay.web.dashboard.overview import duration
 
 #: seconds the cached Cloudflare data is served without asking Cloudflare again
 FRESH = 30.0
@@ -58,6 +58,7 @@ def deployment_doc(item: Deployment) -> dict[str, Any]:
         "branch": item.branch,
         "aliases": list(item.aliases),
         "status": item.outcome or f"{item.stage or 'queued'} ({item.stage_status or 'active'})",
+        "tone": TriggerStatus(item.outcome).tone if item.outcome else "busy",
         "created_on": item.created_on,
     }
 
@@ -75,14 +76,14 @@ def project_doc(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def record_doc(trigger: dict[str, str]) -> dict[str, Any]:
+def record_doc(trigger: Trigger) -> dict[str, Any]:
     """What the public page shows of a relay trigger (no error text, no ids of deliveries)."""
     return {
-        "created_at": trigger.get("created_at"),
-        "status": trigger.get("status"),
-        "environment": trigger.get("environment"),
-        "url": trigger.get("url"),
-        "duration": duration(trigger),
+        "created_at": trigger.created_at,
+        "status": trigger.status,
+        "environment": trigger.environment,
+        "url": trigger.url,
+        "duration": trigger.duration,
     }
 
 
@@ -135,7 +136,7 @@ class StatusPages:
 
     def view(self, config: TargetSettings) -> dict[str, Any]:
         store = Store(self.client)
-        records = [record_doc(t) for t in store.triggers(target=config.name, limit=RECORDS)]
+        records = [record_doc(t) for t in store.trigger_page(target=config.name, limit=RECORDS)]
         context: dict[str, Any] = {
             "name": config.name,
             "records": records,

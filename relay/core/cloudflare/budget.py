@@ -13,7 +13,7 @@ import uuid
 import redis
 
 from relay.core import keys
-from relay.core.connections import lua
+from relay.core.scripts import lua
 from relay.core.settings import CloudflareSettings
 
 

@@ -1,12 +1,12 @@
--- Record one verified delivery and touch the debounce state of each of its targets, atomically.
+-- use: debounce
+-- Record one verified delivery and touch the burst of each of its targets, atomically.
 -- KEYS[1] dedupe key   KEYS[2] deliveries stream   KEYS[3] hook's id stream
 -- KEYS[4] counts hash  KEYS[5] due zset            KEYS[5+i] burst hash of target i
 -- ARGV[1] dedupe ttl ms (0: no dedupe)  ARGV[2] stream cap  ARGV[3] outcome (accepted|ignored)
 -- ARGV[4] delivery JSON  ARGV[5] hook name
 -- ARGV[6+3(i-1)..] per target: name, debounce ms, max_wait ms
 -- Returns {outcome, delivery id}; outcome "duplicate" names the first delivery's id.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = server_now()
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then
   local first_id = redis.call('GET', KEYS[1])
@@ -29,17 +29,9 @@ if ttl > 0 then
 end
 local i = 0
 while KEYS[6 + i] do
-  local state = KEYS[6 + i]
   local base = 6 + 3 * i
-  local first = tonumber(redis.call('HGET', state, 'first'))
-  if not first then
-    first = now
-    redis.call('HSET', state, 'first', now)
-  end
-  redis.call('HINCRBY', state, 'count', 1)
-  redis.call('HSET', state, 'last', now, 'last_delivery', id)
-  local due = math.min(now + tonumber(ARGV[base + 1]), first + tonumber(ARGV[base + 2]))
-  redis.call('ZADD', KEYS[5], due, ARGV[base])
+  touch_burst(KEYS[6 + i], KEYS[5], ARGV[base], now, tonumber(ARGV[base + 1]),
+    tonumber(ARGV[base + 2]), 'webhooks', id)
   i = i + 1
 end
 return {ARGV[3], id}

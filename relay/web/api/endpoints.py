@@ -88,7 +88,8 @@ class Api:
         count = params.limit(request, default=50, maximum=1000)
         store = self._store()
         rows = store.trigger_page(target=target, offset=params.offset(request), limit=count)
-        return JSONResponse({"deployments": rows, "total": store.trigger_count(target)})
+        doc = {"deployments": [r.to_dict() for r in rows], "total": store.trigger_count(target)}
+        return JSONResponse(doc)
 
     def failed(self, request: Request) -> Response:
         self._caller(request)
@@ -96,7 +97,7 @@ class Api:
         count = params.limit(request, default=100, maximum=1000)
         store = self._store()
         rows = store.failed_recent(limit=count, target=target)
-        return JSONResponse({"failed": rows, "total": store.failed_count()})
+        return JSONResponse({"failed": [r.to_dict() for r in rows], "total": store.failed_count()})
 
     def queues(self, request: Request) -> Response:
         self._caller(request)
@@ -136,13 +137,17 @@ class Api:
     def _replay(self, asked: params.ReplayRequest) -> Response:
         ids = asked.ids
         if ids is None:
-            rows = self._store().failed(target=asked.target, since_ms=asked.since_ms)
-            ids = [r["id"] for r in rows][:REPLAY_CAP]
+            store = self._store()
+            since_ms = None
+            if asked.since is not None:
+                since_ms = store.server_ms() - round(asked.since * 1000)
+            rows = store.failed(target=asked.target, since_ms=since_ms)
+            ids = [r.id for r in rows][:REPLAY_CAP]
         done = actions.replay(self.client, self.settings, ids)
         replayed = {d.trigger_id for d in done}
         return JSONResponse(
             {
-                "replayed": [d.__dict__ for d in done],
+                "replayed": [d.to_dict() for d in done],
                 "skipped": sorted(set(ids) - replayed),
             }
         )

@@ -4,7 +4,6 @@ message names the field at fault."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +85,9 @@ def only_fields(doc: dict[str, Any], allowed: set[str]) -> None:
 class ReplayRequest:
     """`{"ids": [...]}`, or `{"all": true}` with an optional target and `since`."""
 
-    ids: list[str] | None  # None: every failed trigger (of `target`, failed since `since_ms`)
+    ids: list[str] | None  # None: every failed trigger (of `target`, failed within `since`)
     target: str | None = None
-    since_ms: int | None = None
+    since: float | None = None  # seconds
 
 
 def replay_request(body: dict[str, Any], targets: Container[str], *, cap: int) -> ReplayRequest:
@@ -109,10 +108,10 @@ def replay_request(body: dict[str, Any], targets: Container[str], *, cap: int) -
     target = body.get("target")
     if target is not None and (not isinstance(target, str) or target not in targets):
         raise ApiError(404, f"unknown target {target!r}")
-    since_ms = None
+    since = None
     if body.get("since") is not None:
         try:
-            since_ms = int((time.time() - parse_duration(body["since"])) * 1000)
+            since = parse_duration(body["since"])
         except ValueError as exc:
             raise ApiError(400, f"since: {exc}") from None
-    return ReplayRequest(ids=None, target=target, since_ms=since_ms)
+    return ReplayRequest(ids=None, target=target, since=since)

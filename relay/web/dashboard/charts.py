@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from relay.core.records import TriggerStatus
 from relay.core.store import Store
 
 WINDOW_MS = 3600_000
@@ -25,11 +26,18 @@ DELIVERY_SERIES = (
     ("rejected", {"rejected"}),
 )
 BUILD_SERIES = (
-    ("success", {"success", "triggered", "dry-run", "skipped"}),
-    ("in progress", {"queued", "triggering", "retrying", "building"}),
-    ("failed", {"failed", "failure", "stuck", "canceled"}),
+    ("success", {"success"}),
+    ("in progress", {"in progress"}),
+    ("failed", {"failed"}),
 )
 WIDTH, HEIGHT = 600, 120
+
+
+def build_series(status: TriggerStatus) -> str:
+    """The series of the builds chart a trigger is counted in."""
+    if status.in_progress:
+        return "in progress"
+    return "failed" if status.failing else "success"
 
 
 @dataclass(frozen=True)
@@ -124,9 +132,9 @@ class Charts:
         since = now - WINDOW_MS
         deliveries = store.delivery_outcomes_since(since, limit=CAP)
         triggers = [
-            (int(t["created_at"]), t.get("status", ""))
+            (t.created_at, build_series(t.status))
             for t in store.triggers_since(since, limit=CAP)
-            if t.get("created_at", "").isdigit()
+            if t.created_at is not None
         ]
         return [
             build_chart(

@@ -94,5 +94,5 @@ class Forms:
 
     def _replay(self, ids: list[str], replay_all: bool) -> list[str]:
         if replay_all:
-            ids = [t["id"] for t in Store(self.client).failed_recent(limit=REPLAY_CAP)]
+            ids = [t.id for t in Store(self.client).failed_recent(limit=REPLAY_CAP)]
         return [r.trigger_id for r in actions.replay(self.client, self.settings, ids)]

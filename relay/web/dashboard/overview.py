@@ -9,48 +9,46 @@ Every read is bounded: a handful of keys per target, whatever the history holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from relay.core.cron import ScheduleStatus, schedule_status
 from relay.core.prune_record import PruneStatus, last_prune
+from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings, TargetSettings
-from relay.core.store import FINAL, Store
+from relay.core.store import Pending, Store
 from relay.web.dashboard.tallies import Tally
 
-#: final statuses shown as a failed target
-FAILED_STATUSES = {"failed", "failure", "stuck"}
 #: how many of a target's newest triggers are looked at to find its last finished one
 LOOKBACK = 5
 
 
-@dataclass(frozen=True)
-class Pending:
-    count: int
-    first: int  # ms
-    last: int  # ms
-    due: int  # ms, Redis clock
-    reason: str | None
+class TargetState(StrEnum):
+    IDLE = "idle"
+    DEBOUNCING = "debouncing"
+    BUILDING = "building"
+    RETRYING = "retrying"
+    FAILED = "failed"
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    @property
+    def tone(self) -> str:
+        if self is TargetState.FAILED:
+            return "bad"
+        return "good" if self is TargetState.IDLE else "busy"
 
 
 @dataclass(frozen=True)
 class TargetView:
     name: str
     settings: TargetSettings
-    state: str
+    state: TargetState
     pending: Pending | None
-    current: dict[str, str] | None  # the trigger in flight
-    last: dict[str, str] | None  # the newest trigger in a final state
+    current: Trigger | None  # the trigger in flight
+    last: Trigger | None  # the newest trigger in a final state
     tally: Tally
     schedule: ScheduleStatus | None = None  # the `schedule` cron: next and last tick
     prune_schedule: ScheduleStatus | None = None  # the `prune_schedule` cron
     prune: PruneStatus | None = None  # the current or last prune
-
-    @property
-    def last_duration(self) -> float | None:
-        return duration(self.last) if self.last else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `GET /api/targets` (no secret: a deploy hook URL is never here)."""
@@ -62,12 +60,10 @@ class TargetView:
             "branch": config.branch,
             "debounce": config.debounce,
             "max_wait": config.max_wait,
-            "state": self.state,
+            "state": self.state.value,
             "pending": self.pending.to_dict() if self.pending else None,
-            "current": self.current,
-            "last_deployment": (
-                {**self.last, "duration": self.last_duration} if self.last else None
-            ),
+            "current": self.current.to_dict() if self.current else None,
+            "last_deployment": self.last.to_dict() if self.last else None,
             "builds": self.tally.builds,
             "deliveries": self.tally.deliveries,
             "builds_saved": self.tally.saved,
@@ -78,38 +74,16 @@ class TargetView:
         }
 
 
-def duration(trigger: dict[str, str]) -> float | None:
-    """Seconds the build took (Cloudflare's), else from trigger to finish (the relay's)."""
-    if trigger.get("build_seconds"):
-        return float(trigger["build_seconds"])
-    start, end = trigger.get("created_at"), trigger.get("finished_at")
-    if start and end and start.isdigit() and end.isdigit():
-        return (int(end) - int(start)) / 1000
-    return None
-
-
-def _pending(raw: dict[str, str] | None) -> Pending | None:
-    if raw is None:
-        return None
-    return Pending(
-        count=int(raw.get("count") or 0),
-        first=int(raw.get("first") or 0),
-        last=int(raw.get("last") or 0),
-        due=int(raw["due"]),
-        reason=raw.get("reason"),
-    )
-
-
-def state_of(
-    pending: Pending | None, current: dict[str, str] | None, last: dict[str, str] | None
-) -> str:
+def state_of(pending: Pending | None, current: Trigger | None, last: Trigger | None) -> TargetState:
     if current is not None:
-        return "retrying" if current.get("status") == "retrying" else "building"
+        if current.status is TriggerStatus.RETRYING:
+            return TargetState.RETRYING
+        return TargetState.BUILDING
     if pending is not None:
-        return "debouncing"
-    if last is not None and last.get("status") in FAILED_STATUSES:
-        return "failed"
-    return "idle"
+        return TargetState.DEBOUNCING
+    if last is not None and last.status.failing:
+        return TargetState.FAILED
+    return TargetState.IDLE
 
 
 def target_views(store: Store, settings: Settings, tallies: dict[str, Tally]) -> list[TargetView]:
@@ -117,16 +91,14 @@ def target_views(store: Store, settings: Settings, tallies: dict[str, Tally]) ->
     crons = {(s.target, s.kind): s for s in schedule_status(store.client, settings)}
     out = []
     for name, config in settings.targets.items():
-        recent = store.triggers(target=name, limit=LOOKBACK)
+        recent = store.trigger_page(target=name, limit=LOOKBACK)
         inflight = store.inflight(name)
-        current = next(
-            (t for t in recent if t.get("id") == inflight and t.get("status") not in FINAL), None
-        )
+        current = next((t for t in recent if t.id == inflight and t.status.in_progress), None)
         if current is None and inflight:
             found = store.trigger(inflight)
-            current = found if found and found.get("status") not in FINAL else None
-        last = next((t for t in recent if t.get("status") in FINAL), None)
-        burst = _pending(pending.get(name))
+            current = found if found and found.status.in_progress else None
+        last = next((t for t in recent if t.status.final), None)
+        burst = pending.get(name)
         out.append(
             TargetView(
                 name=name,

@@ -15,11 +15,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from relay.core.store import FINAL, Store
+from relay.core.records import TriggerStatus, TriggerSummary
+from relay.core.store import Store
 
 #: seconds a computed tally is served before the index is read again
 TTL = 2.0
-_FIELDS = ("target", "status", "deliveries")
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Tally:
     builds: int = 0
     deliveries: int = 0  # deliveries coalesced into those builds
     saved: int = 0  # builds a deploy hook pointed straight at Pages would have run on top
-    by_status: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[TriggerStatus] = field(default_factory=Counter)
 
-    def add(self, status: str, deliveries: int) -> None:
+    def add(self, status: TriggerStatus, deliveries: int) -> None:
         self.builds += 1
         self.deliveries += deliveries
         self.saved += max(0, deliveries - 1)
@@ -47,7 +47,7 @@ class Tallies:
     def __init__(self, ttl: float = TTL) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._final: dict[str, tuple[str, str, int]] = {}  # id -> (target, status, deliveries)
+        self._final: dict[str, TriggerSummary] = {}  # the triggers known to be final
         self._result: dict[str, Tally] = {}
         self._at = float("-inf")
 
@@ -62,19 +62,15 @@ class Tallies:
     def _refresh(self, store: Store) -> dict[str, Tally]:
         ids = store.trigger_ids()
         unknown = [i for i in ids if i not in self._final]
-        fresh = dict(zip(unknown, store.trigger_fields(unknown, _FIELDS), strict=True))
-        known: dict[str, tuple[str, str, int]] = {}
+        fresh = dict(zip(unknown, store.summaries(unknown), strict=True))
+        known: dict[str, TriggerSummary] = {}
         out: dict[str, Tally] = {}
         for trigger_id in ids:
-            row = self._final.get(trigger_id)
+            row = self._final.get(trigger_id) or fresh.get(trigger_id)
             if row is None:
-                doc = fresh[trigger_id]
-                if not doc.get("target"):
-                    continue  # trimmed between the two reads
-                count = doc.get("deliveries", "0")
-                row = (doc["target"], doc.get("status", ""), int(count) if count.isdigit() else 0)
-            if row[1] in FINAL:
+                continue  # trimmed between the two reads
+            if row.status.final:
                 known[trigger_id] = row
-            out.setdefault(row[0], Tally()).add(row[1], row[2])
+            out.setdefault(row.target, Tally()).add(row.status, row.deliveries)
         self._final = known  # forget what was trimmed
         return out

@@ -11,13 +11,8 @@ from functools import cache
 import jinja2
 from starlette.templating import Jinja2Templates
 
-from relay.core.store import FINAL
-
 #: shown for a missing time or duration
 NONE = "\N{EN DASH}"
-_GOOD = {"success", "accepted", "triggered", "dry-run", "idle", "done"}
-_BAD = {"failed", "failure", "stuck", "rejected", "canceled", "interrupted"}
-_BUSY = {"queued", "triggering", "building", "debouncing", "retrying", "active"}
 
 
 def _ms(value: object) -> float | None:
@@ -77,15 +72,10 @@ def until(value: object, now_ms: int) -> str:
 
 
 def tone(status: object) -> str:
-    """The CSS tone of a status or outcome badge."""
-    text = str(status or "")
-    if text in _GOOD:
-        return "good"
-    if text in _BAD:
-        return "bad"
-    if text in _BUSY:
-        return "busy"
-    return "neutral"
+    """The CSS tone of a badge: what the status says of itself (`TriggerStatus.tone`,
+    `DeliveryOutcome.tone`, `TargetState.tone`, …), else neutral."""
+    value = getattr(status, "tone", "neutral")
+    return value if isinstance(value, str) else "neutral"
 
 
 @cache
@@ -97,5 +87,4 @@ def templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(when=when, iso=iso, seconds=seconds, ago=ago, until=until, tone=tone)
-    env.globals["FINAL"] = FINAL
     return Jinja2Templates(env=env)
