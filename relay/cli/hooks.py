@@ -9,7 +9,7 @@ import click
 import httpx
 import redis
 
-from relay.cli.main import Options, pass_options
+from relay.cli.options import Options, pass_options
 from relay.cli.starter import SAMPLE_BODY
 from relay.core.connections import describe_url, sync_client
 from relay.core.duration import format_duration

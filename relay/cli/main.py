@@ -1,10 +1,8 @@
-"""The `relay` group, its shared options, and how errors reach the terminal (one line)."""
+"""The `relay` group: its commands, and how errors reach the terminal (one line)."""
 
 from __future__ import annotations
 
-import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -13,31 +11,10 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay import __version__
-from relay.core.config import default_config_path, load_settings
+from relay.cli import hooks, prune, records, run
+from relay.cli.options import Options
+from relay.core.config import default_config_path
 from relay.core.exceptions import RelayError
-from relay.core.settings import Settings
-from relay.web.providers.registry import PROVIDERS
-
-#: where `relay up` keeps the embedded Redis's data, beside relay.toml
-EMBEDDED_DIR = ".relay"
-
-
-@dataclass
-class Options:
-    config: Path
-
-    def settings(self) -> Settings:
-        """The settings; with no Redis configured, the embedded one `relay up` runs here."""
-        settings = load_settings(self.config, schemes=PROVIDERS)
-        if not settings.redis.configured:
-            port_file = self.config.resolve().parent / EMBEDDED_DIR / "port"
-            if port_file.exists():
-                port = port_file.read_text().strip()
-                settings = settings.using_redis(f"redis://127.0.0.1:{port}/0")
-        return settings
-
-
-pass_options = click.make_pass_decorator(Options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -68,25 +45,12 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.obj = Options(config=config or default_config_path())
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    # httpx logs every request's full URL at INFO: a deploy hook URL or a notification
-    # webhook URL is a secret, so its request lines are kept out of the logs
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+for _module in (run, records, hooks, prune):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
 
 
 def main() -> None:
-    from relay.cli import hooks, prune, records, run  # register the commands
-
-    for module in (run, records, hooks, prune):
-        for command in module.COMMANDS:
-            cli.add_command(command)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from relay.cli.main import Options, pass_options
+from relay.cli.options import Options, pass_options
 from relay.core.connections import sync_client
 from relay.core.exceptions import ConfigError, RelayError
 from workers.prune import Pruner, PruneReport

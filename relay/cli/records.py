@@ -9,7 +9,7 @@ from datetime import datetime
 
 import click
 
-from relay.cli.main import Options, pass_options
+from relay.cli.options import Options, pass_options
 from relay.core import controls as actions
 from relay.core.connections import sync_client
 from relay.core.duration import parse_duration

@@ -14,7 +14,7 @@ import redis
 import uvicorn
 
 from relay.cli.embedded_redis import RedisServer
-from relay.cli.main import EMBEDDED_DIR, Options, pass_options, setup_logging
+from relay.cli.options import EMBEDDED_DIR, Options, pass_options, setup_logging
 from relay.cli.starter import signed_curl, write_starter_config
 from relay.core.config import load_settings
 from relay.core.connections import describe_url, sync_client
