@@ -33,7 +33,7 @@ LAYERS = (
     ("delivery record + Lua arguments (relay/web/ingest.py)", r"\(relay/web/ingest\.py"),
     ("batching the ingest scripts (relay/web/script_batch.py)", r"\(relay/web/script_batch\.py"),
     ("receiver: headers, body, URL, answer (relay/web/receiver.py)", r"\(relay/web/receiver\.py"),
-    ("the app's middleware (relay/web/dashboard/headers.py)", r"\(relay/web/dashboard/"),
+    ("the app's middleware (relay/web/headers.py)", r"\(relay/web/headers"),
     ("other relay code", r"\(relay/"),
     ("response objects (Starlette Response, send)", r"\(starlette/responses\.py"),
     ("Starlette request, routing, middleware", r"\(starlette/"),

@@ -48,9 +48,10 @@ def make_settings(
     admin: str | None = ADMIN,
     fake: FakePagesAPI | None = None,
     targets: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
 ) -> Settings:
     """Two targets by default: `blog` (Pages API) and `docs` (a deploy hook whose URL is secret)."""
-    env = {"DOCS_HOOK": HOOK_URL_SECRET}
+    env = {"DOCS_HOOK": HOOK_URL_SECRET, **(environ or {})}
     raw: dict[str, Any] = {
         "redis": {"url": redis_url},
         "targets": targets

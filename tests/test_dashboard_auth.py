@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from relay.web.dashboard.auth import COOKIE
+from relay.web.access import COOKIE
 from tests.dashboard_app import ADMIN, BEARER, AppServer, make_settings
 
 

@@ -19,14 +19,15 @@ from rq import Queue, SimpleWorker
 from relay.core import keys
 from relay.core.cloudflare.pages import Deployment
 from relay.core.config import parse_settings
-from relay.core.prune_record import PruneBusy, last_prune
+from relay.core.exceptions import PruneBusy, PruneInterrupted
+from relay.core.prune_record import last_prune
 from relay.core.settings import CloudflareSettings, Settings
 from relay.web.providers.registry import PROVIDERS
 from tests.conftest import ACCOUNT, TOKEN, RelayEnv
 from tests.fakes.pages_api import FakePagesAPI
 from workers import prune_job
 from workers import runtime as context
-from workers.prune import PruneInterrupted, Pruner, PruneReport, decide
+from workers.prune import Pruner, PruneReport, decide
 from workers.prune_job import Pacer, enqueue_prune, paced_client
 
 DAY = 86400.0

@@ -131,11 +131,9 @@ def test_unknown_target(app: AppServer) -> None:
     assert get(app, "/status/nope").status_code == 404
 
 
-def test_optional_status_token(
-    redis_url: str, project: FakePagesAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(status_page.STATUS_ENV, "share-me-4c2a")
-    with AppServer(make_settings(redis_url, fake=project)) as app:
+def test_optional_status_token(redis_url: str, project: FakePagesAPI) -> None:
+    environ = {"RELAY_STATUS_TOKEN": "share-me-4c2a"}  # or [server] status_token
+    with AppServer(make_settings(redis_url, fake=project, environ=environ)) as app:
         assert get(app, "/status/blog").status_code == 404
         assert get(app, "/status/blog?token=wrong").status_code == 404
         shared = get(app, "/status/blog?token=share-me-4c2a")

@@ -33,7 +33,7 @@ def with_error(trigger: Trigger, exc: CloudflareError | None, message: str | Non
     if exc is None:
         return dataclasses.replace(trigger, error=message, error_code=None, error_status=None)
     return dataclasses.replace(
-        trigger, error=exc.message, error_code=exc.code, error_status=exc.status_code
+        trigger, error=exc.message, error_code=exc.code, error_status=exc.http_status
     )
 
 

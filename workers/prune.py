@@ -30,17 +30,18 @@ from typing import Any, Protocol
 import redis
 
 from relay.core.clock import server_ms
-from relay.core.cloudflare.budget import BudgetExhausted
 from relay.core.cloudflare.pages import Deployment, PagesClient
-from relay.core.exceptions import CloudflareRejected, CloudflareRetryable, ConfigError, RelayError
+from relay.core.exceptions import (
+    BudgetExhausted,
+    CloudflareRejected,
+    CloudflareRetryable,
+    ConfigError,
+    PruneInterrupted,
+)
 from relay.core.prune_record import PruneState
 from relay.core.settings import Settings
 
 ALIASED, NOT_FOUND = 8000035, 8000009
-
-
-class PruneInterrupted(RelayError):
-    """A prune stopped before its end (its message says how far); running it again resumes."""
 
 
 class Progress(Protocol):
@@ -252,5 +253,5 @@ class Pruner:
                 return "skipped:aliased"
             if exc.code == NOT_FOUND:
                 return "skipped:gone"
-            return f"skipped:rejected-{exc.code or exc.status_code}"
+            return f"skipped:rejected-{exc.code or exc.http_status}"
         return "deleted"

@@ -24,13 +24,12 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from relay.core import keys
-from relay.core.cloudflare.budget import ApiBudget, BudgetExhausted
+from relay.core.cloudflare.budget import ApiBudget
 from relay.core.cloudflare.pages import PagesClient
-from relay.core.exceptions import CloudflareRejected
-from relay.core.prune_record import PruneBusy
+from relay.core.exceptions import BudgetExhausted, CloudflareRejected, PruneBusy, PruneInterrupted
 from relay.core.settings import CloudflareSettings, Settings
 from workers import runtime as context
-from workers.prune import PruneInterrupted, Pruner
+from workers.prune import Pruner
 
 log = logging.getLogger("relay.prune")
 

@@ -21,7 +21,7 @@ from redis.typing import EncodableT, FieldT
 
 from relay.core import keys
 from relay.core.clock import server_ms
-from relay.core.exceptions import RelayError
+from relay.core.exceptions import PruneBusy
 from relay.core.store import decode_hash, text
 
 #: a stored plan older than this is made again rather than resumed (seconds)
@@ -30,10 +30,6 @@ PLAN_MAX_AGE = 6 * 3600
 LOCK_TTL = 300
 #: statuses an unfinished prune is left in; the next run resumes from them
 RESUMABLE = {"deleting", "paused", "interrupted"}
-
-
-class PruneBusy(RelayError):
-    """Another prune of the same Pages project holds the lock."""
 
 
 def _counts(state: dict[str, str]) -> Counter[str]:

@@ -9,9 +9,8 @@ pool, that also fails fast: a read that Redis cannot serve answers 503 within ab
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import redis
 import redis.asyncio as aredis
@@ -19,37 +18,31 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
-from starlette.types import ExceptionHandler
 
 from relay.core.config import load_settings
 from relay.core.connections import async_client
-from relay.core.secret import Secret
 from relay.core.settings import Settings
+from relay.web.access import Access
 from relay.web.api.endpoints import Api
-from relay.web.api.params import ApiError
-from relay.web.dashboard.auth import Auth
 from relay.web.dashboard.charts import Charts
 from relay.web.dashboard.forms import Forms
-from relay.web.dashboard.gate import Gate, json_error, wants_html
-from relay.web.dashboard.headers import SecurityHeaders
-from relay.web.dashboard.panels import Panels
 from relay.web.dashboard.signin import SignIn
 from relay.web.dashboard.tallies import Tallies
 from relay.web.dashboard.templating import templates as make_templates
-from relay.web.dashboard.views import DashboardViews
+from relay.web.dashboard.views import DashboardViews, Panels
+from relay.web.errors import RETRY_SOON, exception_handlers
+from relay.web.headers import SecurityHeaders
 from relay.web.ingest import Ingest
 from relay.web.metrics import REGISTRY, RedisCollector
 from relay.web.providers.base import Provider
 from relay.web.providers.registry import PROVIDERS
 from relay.web.receiver import Receiver
-from relay.web.status_page import STATUS_ENV, StatusPages
+from relay.web.status_page import StatusPages
 
 #: seconds the readers' client waits for Redis (connect, and each command)
 READER_TIMEOUT = 1.0
@@ -76,47 +69,14 @@ def reader_client(settings: Settings) -> redis.Redis:
     return client
 
 
-def error_handlers(templates: Jinja2Templates) -> dict[Any, ExceptionHandler]:
-    """The one place where exceptions become answers: HTML for pages, JSON for the rest."""
-
-    def answer(request: Request, status: int, message: str, **headers: str) -> Response:
-        if wants_html(request):
-            context = {"status": status, "message": message}
-            return templates.TemplateResponse(
-                request, "error.html", context, status_code=status, headers=headers or None
-            )
-        return json_error(status, message, **headers)
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        return answer(request, 503, "Redis is unavailable; retry shortly", **{"Retry-After": "1"})
-
-    async def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code in {204, 304}:
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        message = "not found" if exc.status_code == 404 else str(exc.detail).lower()
-        return answer(request, exc.status_code, message, **(exc.headers or {}))
-
-    return {RedisError: unavailable, ApiError: refused, HTTPException: http_error}
-
-
 def create_app(settings: Settings) -> Starlette:
     client = async_client(settings)
     reader = reader_client(settings)
     receiver = Receiver(settings, build_providers(settings), Ingest(client, settings))
     templates = make_templates()
-    auth = Auth(settings.admin.token)
-    gate = Gate(auth, templates)
+    access = Access(settings.admin.token)
     tallies = Tallies()
-    panels = Panels(settings, reader, templates, tallies, Charts())
-    status_token = os.environ.get(STATUS_ENV)
-    status = StatusPages(
-        settings, reader, templates, auth, token=Secret(status_token) if status_token else None
-    )
+    status = StatusPages(settings, reader, templates, access)
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(RedisCollector(reader, settings, tallies))
 
@@ -128,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             await client.ping()
         except (RedisError, OSError, TimeoutError):
             return JSONResponse(
-                {"ok": False, "redis": "unreachable"}, status_code=503, headers={"Retry-After": "1"}
+                {"ok": False, "redis": "unreachable"}, status_code=503, headers=RETRY_SOON
             )
         return JSONResponse({"ok": True, "redis": "ok"})
 
@@ -149,10 +109,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        *DashboardViews(gate, panels).routes(),
-        *SignIn(gate).routes(),
-        *Forms(gate, settings, reader).routes(),
-        *Api(auth, settings, reader, tallies).routes(),
+        *DashboardViews(access, Panels(settings, reader, templates, tallies, Charts())).routes(),
+        *SignIn(access, templates).routes(),
+        *Forms(access, settings, reader).routes(),
+        *Api(access, settings, reader, tallies).routes(),
         *status.routes(),
         Mount("/static", StaticFiles(packages=[("relay.web", "static")]), name="static"),
     ]
@@ -160,7 +120,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers=error_handlers(templates),
+        exception_handlers=exception_handlers(templates),
     )
 
 

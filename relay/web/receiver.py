@@ -1,7 +1,7 @@
 """POST /hooks/{hook}: body limit, verify, filter, one atomic Redis step, answer.
 
-The answer to a sender is decided here and nowhere else:
-202 stored and queued · 200 duplicate or ignored · 401 refused · 404 unknown hook ·
+The answer to a sender is decided here: 202 stored and queued · 200 duplicate or ignored; the
+refusals are raised and answered by `relay.web.errors`: 401 refused · 404 unknown hook ·
 413 body too large · 503 Redis cannot take it (with Retry-After; never a 2xx that is not stored).
 """
 
@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from relay.core.exceptions import WebhookRejected
+from relay.core.exceptions import BodyTooLarge, NotFound, StorageUnavailable, WebhookRejected
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.settings import HookSettings, Settings
 from relay.web.filters import ignore_reason
@@ -29,31 +29,23 @@ from relay.web.providers.base import IncomingRequest, Provider
 log = logging.getLogger("relay.web.receiver")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing early (from Content-Length) or as soon as `limit` is passed."""
+    """The raw body, refused early (from Content-Length) or as soon as `limit` is passed."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(f"body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def answer(status: int, doc: dict[str, object], **headers: str) -> Response:
-    return Response(orjson.dumps(doc), status, headers or None, media_type="application/json")
-
-
-def error(status: int, message: str, **headers: str) -> Response:
-    return answer(status, {"error": message}, **headers)
+def answer(status: int, doc: dict[str, object]) -> Response:
+    return Response(orjson.dumps(doc), status, media_type="application/json")
 
 
 @cache
@@ -80,14 +72,14 @@ class Receiver:
         name = request.path_params["hook"]
         hook = self.settings.hooks.get(name)
         if hook is None:
-            return error(404, f"unknown hook {name!r}")
+            raise NotFound(f"unknown hook {name!r}")
         try:
             body = await read_body(request, self.settings.server.max_body)
         except BodyTooLarge:
             counter(name, "too_large").inc()
-            return error(413, f"body larger than {self.settings.server.max_body} bytes")
+            raise
         except ClientDisconnect:
-            return Response(status_code=400)
+            return Response(status_code=400)  # nobody is left to read an answer
         incoming = IncomingRequest(
             method=request.method,
             path=raw_path(request.scope),
@@ -110,7 +102,8 @@ class Receiver:
         try:
             verified = provider.verify(incoming)
         except WebhookRejected as exc:
-            return await self._reject(hook, delivery, exc)
+            await self._reject(hook, delivery, exc)
+            raise
         delivery.event = verified.event
         delivery.sender_id = verified.delivery_id
         reason = ignore_reason(hook.filters, provider, incoming, verified)
@@ -130,17 +123,16 @@ class Receiver:
             log.warning(
                 "hook %s: Redis unavailable, answered 503: %s", hook.name, type(exc).__name__
             )
-            return error(503, "storage unavailable, retry later", **{"Retry-After": "1"})
+            raise StorageUnavailable(f"hook {hook.name}: Redis unavailable") from None
         counter(hook.name, outcome).inc()
         if outcome == "duplicate":
             return answer(200, {"delivery": delivery_id, "duplicate": True})
         if outcome == "ignored":
             return answer(200, {"delivery": delivery_id, "ignored": delivery.reason})
-        return answer(accepted, {"delivery": delivery_id, "targets": delivery.targets})
+        return answer(accepted, {"delivery": delivery_id, "targets": list(delivery.targets)})
 
-    async def _reject(
-        self, hook: HookSettings, delivery: Delivery, exc: WebhookRejected
-    ) -> Response:
+    async def _reject(self, hook: HookSettings, delivery: Delivery, exc: WebhookRejected) -> None:
+        """Record a refused request (best effort: the refusal stands either way)."""
         delivery.outcome, delivery.reason = DeliveryOutcome.REJECTED, exc.reason
         counter(delivery.hook, "rejected").inc()
         log.info("hook %s: refused: %s", delivery.hook, exc.reason)
@@ -148,4 +140,3 @@ class Receiver:
             await self.ingest.store(hook, delivery)
         except (RedisError, OSError, TimeoutError):
             pass  # the refusal stands whether or not it could be recorded
-        return error(exc.status_code, exc.reason)

@@ -28,14 +28,14 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from relay.core import keys
-from relay.core.cloudflare.budget import ApiBudget, BudgetExhausted
+from relay.core.cloudflare.budget import ApiBudget
 from relay.core.cloudflare.pages import Deployment, PagesClient
-from relay.core.exceptions import CloudflareError
+from relay.core.exceptions import BudgetExhausted, CloudflareError, NotFound
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.secret import Secret
 from relay.core.settings import Settings, TargetSettings
 from relay.core.store import Store
-from relay.web.dashboard.auth import Auth
+from relay.web.access import Access
 
 #: seconds the cached Cloudflare data is served without asking Cloudflare again
 FRESH = 30.0
@@ -46,7 +46,6 @@ LOCK_MS = 10_000
 FETCH_TIMEOUT = 5.0
 #: relay records shown
 RECORDS = 10
-STATUS_ENV = "RELAY_STATUS_TOKEN"
 
 
 def deployment_doc(item: Deployment) -> dict[str, Any]:
@@ -93,16 +92,14 @@ class StatusPages:
         settings: Settings,
         client: redis.Redis,
         templates: Jinja2Templates,
-        auth: Auth,
+        access: Access,
         *,
-        token: Secret | None = None,
         pages: Callable[[], PagesClient] | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.templates = templates
-        self.auth = auth
-        self.token = token if token else None
+        self.access = access
         self.pages = pages or self._pages_client
 
     def routes(self) -> list[Route]:
@@ -115,20 +112,19 @@ class StatusPages:
         return PagesClient(cloudflare, before_request=budget.take)
 
     def _token(self, config: TargetSettings) -> Secret | None:
-        """The target's own `status_token`, else the global RELAY_STATUS_TOKEN, else none."""
-        return config.status_token or self.token
+        """The target's own `status_token`, else `[server] status_token`, else none."""
+        return config.status_token or self.settings.server.status_token
 
     def _allowed(self, request: Request, config: TargetSettings) -> bool:
         token = self._token(config)
-        if token is None or self.auth.identify(request) is not None:
+        if token is None or self.access.identify(request) is not None:
             return True
         return token == Secret(request.query_params.get("token", ""))
 
     def page(self, request: Request) -> Response:
         config = self.settings.targets.get(request.path_params["target"])
         if config is None or not self._allowed(request, config):
-            context = {"status": 404, "message": "No such status page."}
-            return self.templates.TemplateResponse(request, "error.html", context, status_code=404)
+            raise NotFound("no such status page")
         context = self.view(config)
         cache = "private, no-store" if self._token(config) else "public, max-age=15"
         headers = {"Cache-Control": cache, "Referrer-Policy": "no-referrer"}

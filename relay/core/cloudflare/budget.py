@@ -13,12 +13,9 @@ import uuid
 import redis
 
 from relay.core import keys
+from relay.core.exceptions import BudgetExhausted
 from relay.core.scripts import lua
 from relay.core.settings import CloudflareSettings
-
-
-class BudgetExhausted(Exception):
-    """The budget stayed full for longer than the caller was willing to wait."""
 
 
 class ApiBudget:

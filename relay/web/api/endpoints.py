@@ -3,7 +3,8 @@
 Reads are plain `def` endpoints (the synchronous Redis client, in the thread pool); the two
 actions go through `relay.core.controls`, exactly like `relay replay` and `relay deploy`. Every
 answer is JSON; errors are `{"error": "..."}` with 400 (naming the field), 401, 403, 404, or
-503 when Redis does not answer (see `relay.web.app`).
+503 when Redis does not answer (rendered by `relay.web.errors`). Every answer but the
+OpenAPI document carries `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay.core import controls as actions
+from relay.core import controls
+from relay.core.exceptions import BadRequest, NotFound
 from relay.core.settings import Settings
 from relay.core.store import Store
+from relay.web.access import NO_STORE, Access, Identity
 from relay.web.api import params
 from relay.web.api.openapi import SPEC
-from relay.web.api.params import ApiError
-from relay.web.dashboard import csrf
-from relay.web.dashboard.auth import Auth, Identity
-from relay.web.dashboard.gate import BEARER, DISABLED
 from relay.web.dashboard.overview import target_views
 from relay.web.dashboard.queues import queues_view
 from relay.web.dashboard.tallies import Tallies
@@ -31,9 +30,14 @@ from relay.web.dashboard.tallies import Tallies
 REPLAY_CAP = 1000
 
 
+def private_json(doc: object, status_code: int = 200) -> Response:
+    """An answer for the admin: never stored by a cache or a browser."""
+    return JSONResponse(doc, status_code=status_code, headers=NO_STORE)
+
+
 class Api:
-    def __init__(self, auth: Auth, settings: Settings, client: redis.Redis, tallies: Tallies):
-        self.auth = auth
+    def __init__(self, access: Access, settings: Settings, client: redis.Redis, tallies: Tallies):
+        self.access = access
         self.settings = settings
         self.client = client
         self.tallies = tallies
@@ -51,13 +55,9 @@ class Api:
         ]
 
     def _caller(self, request: Request) -> Identity:
-        if not self.auth.enabled:
-            raise ApiError(401, DISABLED)
-        identity = self.auth.identify(request)
-        if identity is None:
-            raise ApiError(401, "send the admin token as Authorization: Bearer", BEARER)
-        if request.method == "POST" and not csrf.valid(self.auth, identity, request, None):
-            raise ApiError(403, "CSRF check failed: send the session's X-CSRF-Token header")
+        identity = self.access.require_admin(request)
+        if request.method == "POST":
+            self.access.require_csrf(request, identity, None)
         return identity
 
     def _store(self) -> Store:
@@ -66,13 +66,13 @@ class Api:
     # -- reads -----------------------------------------------------------------------------------
 
     def openapi(self, request: Request) -> Response:
-        return JSONResponse(SPEC)
+        return JSONResponse(SPEC)  # public: it describes, and holds nothing
 
     def targets(self, request: Request) -> Response:
         self._caller(request)
         store = self._store()
         views = target_views(store, self.settings, self.tallies.get(store))
-        return JSONResponse({"now": store.server_ms(), "targets": [v.to_dict() for v in views]})
+        return private_json({"now": store.server_ms(), "targets": [v.to_dict() for v in views]})
 
     def deliveries(self, request: Request) -> Response:
         self._caller(request)
@@ -80,7 +80,7 @@ class Api:
         count = params.limit(request, default=50, maximum=1000)
         rows = self._store().deliveries(hook=hook, limit=count, before=params.before(request))
         following = rows[-1].id if len(rows) == count else None
-        return JSONResponse({"deliveries": [r.to_dict() for r in rows], "next_before": following})
+        return private_json({"deliveries": [r.to_dict() for r in rows], "next_before": following})
 
     def deployments(self, request: Request) -> Response:
         self._caller(request)
@@ -89,7 +89,7 @@ class Api:
         store = self._store()
         rows = store.trigger_page(target=target, offset=params.offset(request), limit=count)
         doc = {"deployments": [r.to_dict() for r in rows], "total": store.trigger_count(target)}
-        return JSONResponse(doc)
+        return private_json(doc)
 
     def failed(self, request: Request) -> Response:
         self._caller(request)
@@ -97,7 +97,7 @@ class Api:
         count = params.limit(request, default=100, maximum=1000)
         store = self._store()
         rows = store.failed_recent(limit=count, target=target)
-        return JSONResponse({"failed": [r.to_dict() for r in rows], "total": store.failed_count()})
+        return private_json({"failed": [r.to_dict() for r in rows], "total": store.failed_count()})
 
     def queues(self, request: Request) -> Response:
         self._caller(request)
@@ -109,7 +109,7 @@ class Api:
             "limit": cloudflare.budget,
             "window_seconds": cloudflare.budget_window,
         }
-        return JSONResponse(doc)
+        return private_json(doc)
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -117,16 +117,16 @@ class Api:
         self._caller(request)
         name = request.path_params["name"]
         if name not in self.settings.targets:
-            raise ApiError(404, f"unknown target {name!r}")
+            raise NotFound(f"unknown target {name!r}")
         body = await params.json_body(request)
         params.only_fields(body, {"now"})
         now = body.get("now", False)
         if not isinstance(now, bool):
-            raise ApiError(400, "now: must be true or false")
+            raise BadRequest("now: must be true or false")
         due = await run_in_threadpool(
-            actions.touch, self.client, self.settings, name, reason="api", now=now
+            controls.touch, self.client, self.settings, name, reason="api", now=now
         )
-        return JSONResponse({"target": name, "now": now, "due": due}, status_code=202)
+        return private_json({"target": name, "now": now, "due": due}, status_code=202)
 
     async def replay(self, request: Request) -> Response:
         self._caller(request)
@@ -143,9 +143,9 @@ class Api:
                 since_ms = store.server_ms() - round(asked.since * 1000)
             rows = store.failed(target=asked.target, since_ms=since_ms)
             ids = [r.id for r in rows][:REPLAY_CAP]
-        done = actions.replay(self.client, self.settings, ids)
+        done = controls.replay(self.client, self.settings, ids)
         replayed = {d.trigger_id for d in done}
-        return JSONResponse(
+        return private_json(
             {
                 "replayed": [d.to_dict() for d in done],
                 "skipped": sorted(set(ids) - replayed),

@@ -1,5 +1,5 @@
-"""Reading the API's query parameters and JSON bodies; every refusal is an `ApiError` whose
-message names the field at fault."""
+"""Reading the API's query parameters and JSON bodies; every refusal is a `BadRequest` (or
+`NotFound`, `BodyTooLarge`) whose message names the field at fault."""
 
 from __future__ import annotations
 
@@ -12,42 +12,33 @@ import orjson
 from starlette.requests import Request
 
 from relay.core.duration import parse_duration
+from relay.core.exceptions import BadRequest, BodyTooLarge, NotFound
 
-STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+STREAM_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 #: the largest JSON body the API reads
 MAX_BODY = 64 * 1024
-
-
-class ApiError(Exception):
-    """An API request is refused: `status` and a message safe to send back."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers
 
 
 def limit(request: Request, *, default: int, maximum: int) -> int:
     text = request.query_params.get("limit")
     if text is None or text == "":
         return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
-        raise ApiError(400, f"limit: must be a whole number from 1 to {maximum}")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
+        raise BadRequest(f"limit: must be a whole number from 1 to {maximum}")
     return int(text)
 
 
 def offset(request: Request) -> int:
     text = request.query_params.get("offset") or "0"
-    if not text.isdigit() or int(text) > 1_000_000:
-        raise ApiError(400, "offset: must be a whole number from 0 to 1000000")
+    if not (text.isascii() and text.isdigit()) or int(text) > 1_000_000:
+        raise BadRequest("offset: must be a whole number from 0 to 1000000")
     return int(text)
 
 
 def before(request: Request) -> str | None:
     text = request.query_params.get("before") or None
     if text is not None and not STREAM_ID.match(text):
-        raise ApiError(400, "before: must be a delivery id such as 1712345678901-0")
+        raise BadRequest("before: must be a delivery id such as 1712345678901-0")
     return text
 
 
@@ -55,7 +46,7 @@ def known(request: Request, field: str, names: Container[str], what: str) -> str
     """An optional query parameter naming a configured hook or target (404 when unknown)."""
     value = request.query_params.get(field) or None
     if value is not None and value not in names:
-        raise ApiError(404, f"unknown {what} {value!r}")
+        raise NotFound(f"unknown {what} {value!r}")
     return value
 
 
@@ -63,22 +54,22 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object ({} for an empty body)."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise ApiError(413, f"body: larger than {MAX_BODY} bytes")
+        raise BodyTooLarge(f"body: larger than {MAX_BODY} bytes")
     if not body.strip():
         return {}
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ApiError(400, "body: not valid JSON") from None
+        raise BadRequest("body: not valid JSON") from None
     if not isinstance(doc, dict):
-        raise ApiError(400, "body: must be a JSON object")
+        raise BadRequest("body: must be a JSON object")
     return doc
 
 
 def only_fields(doc: dict[str, Any], allowed: set[str]) -> None:
     for name in doc:
         if name not in allowed:
-            raise ApiError(400, f"{name}: unknown field (expected {', '.join(sorted(allowed))})")
+            raise BadRequest(f"{name}: unknown field (expected {', '.join(sorted(allowed))})")
 
 
 @dataclass(frozen=True)
@@ -94,24 +85,24 @@ def replay_request(body: dict[str, Any], targets: Container[str], *, cap: int) -
     only_fields(body, {"ids", "all", "target", "since"})
     ids, replay_all = body.get("ids"), body.get("all", False)
     if (ids is None) == (replay_all is not True):
-        raise ApiError(400, 'ids: give "ids": [...] or "all": true (one of them)')
+        raise BadRequest('ids: give "ids": [...] or "all": true (one of them)')
     if ids is not None:
         if "target" in body or "since" in body:
-            raise ApiError(400, 'target: "target" and "since" go with "all": true')
+            raise BadRequest('target: "target" and "since" go with "all": true')
         if (
             not isinstance(ids, list)
             or not 1 <= len(ids) <= cap
             or not all(isinstance(i, str) and 0 < len(i) <= 200 for i in ids)
         ):
-            raise ApiError(400, f"ids: must be a list of 1 to {cap} trigger ids")
+            raise BadRequest(f"ids: must be a list of 1 to {cap} trigger ids")
         return ReplayRequest(ids=list(ids))
     target = body.get("target")
     if target is not None and (not isinstance(target, str) or target not in targets):
-        raise ApiError(404, f"unknown target {target!r}")
+        raise NotFound(f"unknown target {target!r}")
     since = None
     if body.get("since") is not None:
         try:
             since = parse_duration(body["since"])
         except ValueError as exc:
-            raise ApiError(400, f"since: {exc}") from None
+            raise BadRequest(f"since: {exc}") from None
     return ReplayRequest(ids=None, target=target, since=since)

@@ -1,15 +1,20 @@
-"""Who may see the dashboard and use the JSON API: the holder of the admin token.
+"""Who may see the dashboard and use the JSON API, checked in one place: `Access.require_admin`.
 
-The token is accepted two ways:
+The admin token is accepted two ways:
 
 * `Authorization: Bearer <token>` on any request (scripts, curl, the API);
 * a session cookie set by the sign-in form. The cookie holds a random session id, when it was
   issued and an HMAC of both under a key derived from the admin token: never the token itself.
   Rotating the token changes the key, which signs everyone out.
 
-Each session also has its own CSRF token (an HMAC of its id), see `relay.web.dashboard.csrf`.
-With no admin token configured, nothing is accepted: the dashboard explains how to set one and
-the API answers 401.
+Every state-changing request made with a session must also pass `require_csrf`: the session's
+CSRF token (an HMAC of its id; the hidden `csrf` form field, or the `X-CSRF-Token` header for
+the dashboard's own JavaScript), compared in constant time, and an `Origin` (else `Referer`) of
+this site when the browser sends one. Bearer callers need neither: a browser never adds that
+header by itself. The cookie is also SameSite=Strict, so CSRF is the second lock.
+
+With no admin token configured nothing is accepted (`DashboardOff`). The refusals are
+exceptions; `relay.web.errors` turns them into the sign-in page, the "disabled" page or JSON.
 """
 
 from __future__ import annotations
@@ -19,16 +24,27 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from relay.core.exceptions import DashboardOff, Forbidden, NotAuthenticated
 from relay.core.secret import Secret
 
 COOKIE = "relay_session"
 #: how long a sign-in lasts (seconds)
 SESSION_MAX_AGE = 7 * 86400
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf"
 _KEY_LABEL = b"deploy-hook-relay dashboard session v1"
+#: sent with every answer that needs the admin token: live state, CSRF tokens, never cached
+NO_STORE = {"Cache-Control": "no-store"}
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="relay"'}
+DISABLED = (
+    "the dashboard and API are disabled: no admin token is configured "
+    "(set [admin] token in relay.toml or RELAY_ADMIN_TOKEN)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,19 @@ class Identity:
     session_id: str | None = None
 
 
-class Auth:
+def same_origin(request: Request) -> bool:
+    """True unless the browser says the request comes from another origin."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True  # no browser header at all: not a browser form or fetch
+    if source == "null":
+        return False
+    parts = urlsplit(source)
+    own = request.url
+    return (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+
+
+class Access:
     def __init__(self, token: Secret | None) -> None:
         self._token = token if token else None
         self._key = (
@@ -77,7 +105,9 @@ class Auth:
         expected = self.sign(f"session:{session_id}.{issued}")
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
-        if not issued.isdigit() or time.time() - int(issued) > SESSION_MAX_AGE:
+        if not issued.isascii() or not issued.isdigit():
+            return None
+        if time.time() - int(issued) > SESSION_MAX_AGE:
             return None
         return session_id
 
@@ -107,6 +137,30 @@ class Auth:
         session_id = self.session_id(request.cookies.get(COOKIE))
         return Identity("session", session_id) if session_id else None
 
+    def require_admin(self, request: Request) -> Identity:
+        """The caller, who showed the admin token; else `NotAuthenticated` (or `DashboardOff`)."""
+        if not self.enabled:
+            raise DashboardOff(DISABLED)
+        identity = self.identify(request)
+        if identity is None:
+            raise NotAuthenticated(
+                "sign in, or send the admin token as Authorization: Bearer",
+                headers=BEARER_CHALLENGE,
+            )
+        return identity
+
     def csrf_token(self, identity: Identity) -> str:
         """The session's CSRF token (bearer callers need none: browsers never add that header)."""
         return self.sign(f"csrf:{identity.session_id}") if identity.session_id else ""
+
+    def require_csrf(self, request: Request, identity: Identity, submitted: str | None) -> None:
+        """Refuse (`Forbidden`) a state-changing request by a session without its CSRF token,
+        or sent from another origin."""
+        if identity.kind == "bearer":
+            return
+        expected = self.csrf_token(identity)
+        token = submitted or request.headers.get(CSRF_HEADER) or ""
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise Forbidden("CSRF check failed: reload the page and try again")
+        if not same_origin(request):
+            raise Forbidden("this form must be sent from this site")
