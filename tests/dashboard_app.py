@@ -21,7 +21,8 @@ import uvicorn
 
 from relay.core import controls as actions
 from relay.core import keys
-from relay.core.cloudflare.pages import PagesClient
+from relay.core.cloudflare.client import CloudflareClient
+from relay.core.cloudflare.pages import Pages
 from relay.core.config import parse_settings
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
@@ -128,7 +129,11 @@ class Records:
         self.settings = settings
         self.store = Store(client)
         self.ctx = Context(
-            settings, client, self.store, Transitions(client), PagesClient(settings.cloudflare)
+            settings,
+            client,
+            self.store,
+            Transitions(client),
+            Pages(CloudflareClient(settings.cloudflare)),
         )
 
     def claim(self, target: str) -> str:

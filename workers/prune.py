@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import redis
 
 from relay.core.clock import server_ms
-from relay.core.cloudflare.pages import Deployment, PagesClient
+from relay.core.cloudflare.pages import Deployment, Pages
 from relay.core.exceptions import (
     BudgetExhausted,
     CloudflareRejected,
@@ -130,7 +130,7 @@ class Pruner:
         client: redis.Redis,
         settings: Settings,
         target: str,
-        pages: PagesClient,
+        pages: Pages,
         *,
         dry_run: bool = False,
         origin: str = "cli",

@@ -1,7 +1,7 @@
 """Pruning alongside deploys: prune's share of the API budget, and the scheduled RQ job.
 
 Every Cloudflare call already takes a slot from the budget shared by all relay processes
-(`relay.core.cloudflare.budget`). On top of that, prune's calls go through a `Pacer`: they are
+(`relay.core.cloudflare.usage`). On top of that, prune's calls go through a `Pacer`: they are
 spaced so that prune alone uses at most SHARE of the budget, and they wait while the shared
 window is more than CEILING full, so deploys and build polls always find room.
 
@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import redis
@@ -24,8 +25,9 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from relay.core import keys
-from relay.core.cloudflare.budget import ApiBudget
-from relay.core.cloudflare.pages import PagesClient
+from relay.core.cloudflare.client import CloudflareClient
+from relay.core.cloudflare.pages import Pages
+from relay.core.cloudflare.usage import ApiBudget, record_call
 from relay.core.exceptions import BudgetExhausted, CloudflareRejected, PruneBusy, PruneInterrupted
 from relay.core.settings import CloudflareSettings, Settings
 from workers import runtime as context
@@ -50,7 +52,7 @@ MAX_PARTS = 200
 
 
 class Pacer:
-    """Called before each of prune's requests (`PagesClient(before_request=...)`)."""
+    """Called before each of prune's requests (`CloudflareClient(before_request=...)`)."""
 
     def __init__(
         self,
@@ -84,7 +86,7 @@ class Pacer:
         self._next = time.monotonic() + self.interval
 
 
-def paced_client(client: redis.Redis, settings: Settings) -> PagesClient:
+def paced_client(client: redis.Redis, settings: Settings) -> Pages:
     """A Pages client whose calls take prune's share of the shared budget."""
     pacer = Pacer(client, settings.cloudflare)
     budget = ApiBudget(client, settings.cloudflare)
@@ -93,7 +95,13 @@ def paced_client(client: redis.Redis, settings: Settings) -> PagesClient:
         pacer()
         budget.take()
 
-    return PagesClient(settings.cloudflare, before_request=before_request)
+    return Pages(
+        CloudflareClient(
+            settings.cloudflare,
+            before_request=before_request,
+            after_response=partial(record_call, client),
+        )
+    )
 
 
 def enqueue_prune(

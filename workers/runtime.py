@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import partial
 
 import redis
 
-from relay.core.cloudflare.budget import ApiBudget
-from relay.core.cloudflare.call_stats import record_call
-from relay.core.cloudflare.pages import PagesClient, tls_context
+from relay.core.cloudflare.client import tls_context
+from relay.core.cloudflare.pages import Pages
+from relay.core.cloudflare.usage import budgeted_client
 from relay.core.connections import sync_client
 from relay.core.exceptions import RelayError
 from relay.core.settings import Settings
@@ -32,7 +31,7 @@ class Context:
     redis: redis.Redis
     store: Store
     moves: Transitions
-    pages: PagesClient
+    pages: Pages
 
 
 def configure(settings: Settings) -> None:
@@ -47,12 +46,7 @@ def get() -> Context:
         raise RelayError("worker context used before workers.runtime.configure()")
     if _context is None or _context[0] != os.getpid():
         client = sync_client(_settings)
-        budget = ApiBudget(client, _settings.cloudflare)
-        pages = PagesClient(
-            _settings.cloudflare,
-            before_request=budget.take,
-            after_response=partial(record_call, client),
-        )
+        pages = Pages(budgeted_client(client, _settings.cloudflare))
         _context = (
             os.getpid(),
             Context(_settings, client, Store(client), Transitions(client), pages),

@@ -130,7 +130,12 @@ class StorageUnavailable(RelayError):
 
 
 class BudgetExhausted(RelayError):
-    """The shared Cloudflare API budget stayed full for longer than the caller would wait."""
+    """The shared Cloudflare API budget stayed full for longer than the caller would wait;
+    `retry_after`: the seconds until a slot frees up, when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CloudflareError(RelayError):

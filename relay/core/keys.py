@@ -85,7 +85,7 @@ REAPER_LOCK = "relay:reaper"
 #: was created (for /metrics `relay_builds_total`); written where a trigger settles
 #: (workers/outcomes.py).
 BUILD_COUNTS = "relay:counts:builds"
-#: hash of Cloudflare API calls made by the workers, for /metrics (core/cloudflare/call_stats):
+#: hash of Cloudflare API calls made by the workers, for /metrics (core/cloudflare/usage.py):
 #: "status:<HTTP status | timeout | error>" per answer, cumulative "le:<bucket>" per latency
 #: bucket (seconds, relay.web.metrics.CLOUDFLARE_BUCKETS), "count" and "sum_ms".
 CLOUDFLARE_CALLS = "relay:counts:cloudflare"

@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from relay.core import keys
-from relay.core.cloudflare.call_stats import CLOUDFLARE_BUCKETS
+from relay.core.cloudflare.usage import CLOUDFLARE_BUCKETS
 from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.web.dashboard.queues import REGISTRIES, queues_view

@@ -28,8 +28,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from relay.core import keys
-from relay.core.cloudflare.budget import ApiBudget
-from relay.core.cloudflare.pages import Deployment, PagesClient
+from relay.core.cloudflare.pages import Deployment, Pages
+from relay.core.cloudflare.usage import budgeted_client
 from relay.core.exceptions import BudgetExhausted, CloudflareError, NotFound
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.secret import Secret
@@ -94,7 +94,7 @@ class StatusPages:
         templates: Jinja2Templates,
         access: Access,
         *,
-        pages: Callable[[], PagesClient] | None = None,
+        pages: Callable[[], Pages] | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -105,11 +105,10 @@ class StatusPages:
     def routes(self) -> list[Route]:
         return [Route("/status/{target}", self.page, methods=["GET"])]
 
-    def _pages_client(self) -> PagesClient:
+    def _pages_client(self) -> Pages:
         """A client that gives up quickly: a visitor waits at most a few seconds."""
         cloudflare = dataclasses.replace(self.settings.cloudflare, timeout=FETCH_TIMEOUT)
-        budget = ApiBudget(self.client, cloudflare, max_wait=2.0)
-        return PagesClient(cloudflare, before_request=budget.take)
+        return Pages(budgeted_client(self.client, cloudflare, max_wait=2.0))
 
     def _token(self, config: TargetSettings) -> Secret | None:
         """The target's own `status_token`, else `[server] status_token`, else none."""
