@@ -28,8 +28,8 @@ import redis
 
 from relay.cli.embedded_redis import RedisServer, free_port
 from relay.core import keys
-from tests.conftest import ACCOUNT, TOKEN, to_toml
 from tests.fakes.pages_api import FakePagesAPI
+from tests.helpers.relay_env import ACCOUNT, TOKEN, to_toml
 
 T = TypeVar("T")
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from relay.core.duration import format_duration
+
 METADATA_KEY = "relay"
 
 
@@ -87,3 +89,18 @@ class OptionSpec:
     @property
     def meta(self) -> Meta:
         return Meta(self.kind, self.help, choices=self.choices)
+
+
+def shown_default(default: Any, meta: Meta) -> str:
+    """How docs/configuration.md writes a key's default (a test holds the docs to it)."""
+    if meta.shown is not None:
+        return meta.shown
+    if default is None or default == ():
+        return "–"
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if meta.kind is Kind.DURATION:
+        return f'"{format_duration(float(default))}"'
+    if isinstance(default, int | float):
+        return str(default)
+    return f'"{default}"'

@@ -113,7 +113,6 @@ QUEUE = "relay"
 SCRIPT_INGEST = "ingest"
 SCRIPT_CLAIM = "claim"
 SCRIPT_POP_TIMERS = "pop_timers"
-SCRIPT_RELEASE = "release"
 SCRIPT_BUDGET = "budget"
 #: sorted set: one member per Cloudflare API request in the current window (shared budget)
 API_BUDGET = "relay:cloudflare:budget"

@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of the JSON API, served at `GET /api/openapi.json`.
 
-Written by hand and kept in step with `relay.web.api.endpoints` by tests/test_api.py (every route
-is described, and everything described is routed).
+Written by hand and kept in step with `relay.web.api.endpoints` by tests/e2e/test_api.py (every
+route is described, and everything described is routed).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The providers, each against its vendor's scheme and fixtures."""
