@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import httpx
 import redis
 
 from relay.cli.options import Options, pass_options
-from relay.cli.starter import SAMPLE_BODY
 from relay.core.connections import describe_url, sync_client
 from relay.core.duration import format_duration
 from relay.core.exceptions import ConfigError, RelayError
 from relay.core.settings import Settings
+from relay.web.providers.base import Provider
 from relay.web.providers.registry import PROVIDERS
+
+#: what `relay send-test` and the banner's curl send when given no body
+SAMPLE_BODY = b'{"event":"entry.publish","entry":{"id":"hello-world"}}'
 
 
 @click.command(short_help="Validate relay.toml and reach Redis.")
@@ -82,7 +88,7 @@ def _check_services(settings: Settings) -> bool:
     return True
 
 
-def _provider(settings: Settings, hook_name: str):  # type: ignore[no-untyped-def]
+def _provider(settings: Settings, hook_name: str) -> Provider:
     hook = settings.hooks.get(hook_name)
     if hook is None:
         raise ConfigError(
@@ -100,15 +106,19 @@ def _body(body_file: Path | None) -> bytes:
         raise RelayError(f"{body_file}: cannot read: {exc.strerror}") from None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def body_option(*, required: bool, help: str) -> Callable[[F], F]:
+    """`--body FILE`: the body to sign or send."""
+    return click.option(
+        "--body", "body_file", type=click.Path(path_type=Path), required=required, help=help
+    )
+
+
 @click.command(short_help="Print the headers a hook's sender would send.")
 @click.argument("hook")
-@click.option(
-    "--body",
-    "body_file",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="file with the exact body to sign",
-)
+@body_option(required=True, help="file with the exact body to sign")
 @pass_options
 def sign(options: Options, hook: str, body_file: Path) -> None:
     """Print the headers HOOK's sender would send with this body (one `Name: value` per
@@ -122,13 +132,7 @@ def sign(options: Options, hook: str, body_file: Path) -> None:
 
 @click.command("send-test", short_help="Send a signed sample request to a running relay.")
 @click.argument("hook")
-@click.option(
-    "--body",
-    "body_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="file with the body to send [default: a small sample]",
-)
+@body_option(required=False, help="file with the body to send [default: a small sample]")
 @click.option(
     "--url", default="http://127.0.0.1:8000", show_default=True, help="the running relay's base URL"
 )
@@ -147,6 +151,21 @@ def send_test(options: Options, hook: str, body_file: Path | None, url: str) -> 
     click.echo(f"{response.status_code} {response.text}")
     if response.status_code >= 300:
         raise SystemExit(1)
+
+
+def signed_curl(settings: Settings, base_url: str, hook_name: str | None = None) -> str | None:
+    """A curl command that sends a correctly signed sample delivery to a hook (the first one)."""
+    if not settings.hooks:
+        return None
+    hook = settings.hooks[hook_name] if hook_name else next(iter(settings.hooks.values()))
+    provider = PROVIDERS[hook.provider](hook)
+    path = f"/hooks/{hook.name}"
+    headers = provider.sign(SAMPLE_BODY, path=path, now=time.time())
+    parts = ["curl", "-i", "-X", "POST", base_url.rstrip("/") + path]
+    for name, value in headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    parts += ["--data-raw", SAMPLE_BODY.decode()]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 COMMANDS = [check, sign, send_test]

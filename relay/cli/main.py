@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay import __version__
-from relay.cli import hooks, prune, records, run
+from relay.cli import hooks, prune, records, run, up
 from relay.cli.options import Options
 from relay.core.config import default_config_path
 from relay.core.exceptions import RelayError
@@ -45,7 +45,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.obj = Options(config=config or default_config_path())
 
 
-for _module in (run, records, hooks, prune):
+for _module in (up, run, records, hooks, prune):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

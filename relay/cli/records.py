@@ -182,8 +182,10 @@ def replay(
 @click.option("--now", is_flag=True, help="skip the debounce: build as soon as possible")
 @pass_options
 def deploy(options: Options, target: str, now: bool) -> None:
-    """Trigger TARGET through the same debounce and record path as a webhook
-    (so it coalesces with a burst in progress); --now skips the quiet period."""
+    """Trigger TARGET through the same debounce and record path as a webhook, so it
+    coalesces with a burst in progress. --now skips the quiet period: it builds as soon as the
+    target is free (right after a build in flight ends), and deliveries arriving meanwhile
+    join it without pushing it later."""
     settings = options.settings()
     due = actions.touch(sync_client(settings), settings, target, reason="manual", now=now)
     wait = max(0.0, due / 1000 - time.time())

@@ -24,7 +24,7 @@ from relay.web.providers.base import (
     matches_any,
     undecodable_secrets,
 )
-from relay.web.providers.timestamps import check_age, tolerance_option
+from relay.web.providers.timestamps import check_age, seconds, tolerance_option
 
 DEFAULT_TOLERANCE = 300.0
 
@@ -97,7 +97,7 @@ class StandardWebhooks(Provider):
         )
 
     def verify(self, request: IncomingRequest) -> Verified:
-        return verify_standard(request, self.keys, float(self.option("tolerance")))  # type: ignore[arg-type]
+        return verify_standard(request, self.keys, seconds(self.option("tolerance")))
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         msg_id = "msg_" + hashlib.sha256(body + str(now).encode()).hexdigest()[:24]
