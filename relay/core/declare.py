@@ -96,7 +96,7 @@ def shown_default(default: Any, meta: Meta) -> str:
     if meta.shown is not None:
         return meta.shown
     if default is None or default == ():
-        return "–"
+        return "\N{EN DASH}"
     if isinstance(default, bool):
         return "true" if default else "false"
     if meta.kind is Kind.DURATION:

@@ -22,6 +22,9 @@ from typing import Any
 
 import orjson
 
+#: a hash as Redis hands it back (bytes from the relay's clients; str from decoding clients)
+RedisHash = Mapping[bytes, bytes] | Mapping[str, str] | Mapping[bytes | str, bytes | str]
+
 
 class TriggerStatus(StrEnum):
     """Where a trigger is; see docs/architecture.md for the transitions between them."""
@@ -210,7 +213,7 @@ class Trigger:
         return out
 
     @classmethod
-    def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> Trigger | None:
+    def from_hash(cls, raw: RedisHash) -> Trigger | None:
         """The trigger stored as `raw`; None when the hash lost its identity (id, target)."""
         doc = {_text(k): _text(v) for k, v in raw.items()}
         if not doc.get("id") or not doc.get("target"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from .envelope import JSON, ApiError, envelope
 from .services import FakeServices
+from .times import iso
 from .workers_logs import logs_page, printed_lines
 from .workers_objects import (
     CODE_BAD_BODY,
@@ -44,6 +46,7 @@ from .workers_render import (
     render_worker_config,
 )
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 ACCOUNT = "/accounts/{account_id}"
 BUILDS = ACCOUNT + "/builds"
 HOOKS = BUILDS + "/workers/{script_name}/deploy_hooks"
@@ -121,8 +124,8 @@ class WorkersApi:
         self.state = services.workers
 
     def routes(self) -> list[BaseRoute]:
-        def route(path: str, method: str, endpoint: object) -> Route:
-            return Route(path, endpoint, methods=[method])  # type: ignore[arg-type]
+        def route(path: str, method: str, endpoint: Endpoint) -> Route:
+            return Route(path, endpoint, methods=[method])
 
         return [
             route(SCRIPTS, "GET", self.list_scripts),
@@ -212,7 +215,7 @@ class WorkersApi:
         now = time.time()
         build = self.state.manual_build(request.path_params["trigger_uuid"], branch, commit, now)
         self.services.note(request, build_uuid=build.uuid)
-        return envelope({"build_uuid": build.uuid, "created_on": body_time(build.created)})
+        return envelope({"build_uuid": build.uuid, "created_on": iso(build.created)})
 
     async def get_build(self, request: Request) -> Response:
         self._builds_auth(request)
@@ -328,14 +331,7 @@ class WorkersApi:
             {
                 "already_exists": existing,
                 "build_uuid": build.uuid,
-                "created_on": body_time(build.created),
+                "created_on": iso(build.created),
                 "status": build.status(now) if existing else "queued",
             }
         )
-
-
-def body_time(ts: float) -> str:
-    """ISO 8601 for `created_on` in answers (kept here so the routes read top-down)."""
-    from .times import iso
-
-    return iso(ts)
