@@ -1,149 +1,132 @@
-"""The claimer: turns due bursts into triggers and due timers into RQ jobs.
+"""The claimer: the worker's loop that turns due bursts into triggers and due steps into work.
 
-Every worker process runs one in a thread, every `interval` (100 ms). Two Lua scripts keep it
-correct with any number of them: `claim.lua` hands each due burst to exactly one claimer (and
-skips targets with a build in flight, so a burst that arrives during a build waits for it and
-then becomes exactly one more build), and `pop_timers.lua` takes due timers under a lease, so a
-claimer that dies between taking a timer and enqueueing its job only delays it. Enqueued jobs
-have deterministic ids with `unique=True`, which makes a repeated enqueue a no-op.
+Every worker process runs one, every `INTERVAL` (100 ms), supervised (`run` survives any error
+and a dead thread is started again by `workers.worker`). Each tick: cron slots
+(`workers.cron`); `claim.lua`, which hands each due burst to exactly one claimer however many
+run (and keeps a burst whose target has a build in flight until that build ends); the due
+steps a free thread can run (`workers.steps`); renewing the leases of the running ones; every
+few seconds the reaper, which also trims the history (`workers.reaper`). Each tick also writes the
+worker's heartbeat (`keys.WORKERS`), which /metrics and `relay check` read.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass, field
 
 import redis
 from redis.exceptions import RedisError
-from rq import Callback, Queue
-from rq.exceptions import DuplicateJobError
-from rq.registry import StartedJobRegistry
-from rq.timeouts import TimerDeathPenalty
+from rq import Queue
 
 from relay.core import keys
+from relay.core.clock import server_ms
+from relay.core.records import WorkerBeat
 from relay.core.scripts import lua
 from relay.core.settings import Settings
 from relay.core.store import text
 from workers.cron import ScheduleTicker
+from workers.faults import die_at, fail_once
+from workers.reaper import INTERVAL as REAP_INTERVAL
+from workers.reaper import Reaper
+from workers.steps import StepRunner
 
 log = logging.getLogger("relay.claimer")
 
 #: how often each claimer looks for due work (seconds); bounds the debounce precision
 INTERVAL = 0.1
-#: at most this many bursts or timers are taken per look
+#: at most this many bursts are claimed per look
 BATCH = 200
-#: a timer taken but not yet enqueued comes due again after this long (ms)
-LEASE_MS = 30_000
-#: a target with a build in flight has its due burst looked at again this often (ms)
-RECHECK_MS = 1_000
-#: RQ job settings: deploy calls are bounded by the HTTP timeouts, so 120 s is ample
-JOB_TIMEOUT = 120
-RESULT_TTL = 3600
-FAILURE_TTL = 7 * 86400
+#: a due burst whose target has a build in flight is looked at again this often (ms); the move
+#: that ends the build re-arms it at once, so this is only a safety net
+RECHECK_MS = 5_000
+#: how often the heartbeat is written (seconds)
+BEAT_INTERVAL = 1.0
 
-#: how often a claimer looks for jobs whose worker died (their heartbeat expired)
-REAP_INTERVAL = 5.0
 
-JOBS = {"deploy": "workers.jobs.deploy", "watch": "workers.jobs.watch"}
+def claim_bursts(client: redis.Redis) -> list[str]:
+    """Turn due bursts into triggers (`lua/claim.lua`); returns their ids."""
+    ids = client.register_script(lua(keys.SCRIPT_CLAIM))(
+        keys=[keys.DUE, keys.TRIGGERS, keys.STEPS],
+        args=[
+            keys.BURST_PREFIX,
+            keys.INFLIGHT_PREFIX,
+            keys.TRIGGER_PREFIX,
+            keys.TRIGGERS_BY_TARGET_PREFIX,
+            BATCH,
+            RECHECK_MS,
+        ],
+    )
+    return [text(i) for i in ids]
+
+
+@dataclass
+class Health:
+    """How this worker's claimer is doing, for its heartbeat."""
+
+    started_at: int = 0  # ms
+    restarts: int = 0  # times the supervisor started the claimer again
+    errors: int = 0  # ticks that failed on something other than Redis
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Claimer:
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
-        self.client: Any = client  # replies handled as Any: layouts are fixed by relay.core.keys
+    def __init__(
+        self, client: redis.Redis, settings: Settings, runner: StepRunner, name: str
+    ) -> None:
+        self.client = client
         self.settings = settings
-        self.queue = Queue(keys.QUEUE, connection=client)
-        self._claim = client.register_script(lua(keys.SCRIPT_CLAIM))
-        self._pop = client.register_script(lua(keys.SCRIPT_POP_TIMERS))
-        self._last_trim = 0.0
-        self._last_reap = 0.0
+        self.runner = runner
+        self.name = name
+        self.health = Health(started_at=server_ms(client))
         self.schedules = ScheduleTicker(client, settings)  # cron ticks, looked at once a second
+        self.reaper = Reaper(client, settings, Queue(keys.QUEUE, connection=client))
+        self._last_reap = 0.0
+        self._last_beat = 0.0
 
     def claim(self) -> list[str]:
         """Turn due bursts into triggers; returns their ids."""
-        inflight_ms = (
-            int(max(t.stuck_after for t in self.settings.targets.values()) * 1000 + 3600_000)
-            if self.settings.targets
-            else 3600_000
-        )
-        ids = self._claim(
-            keys=[keys.DUE, keys.TRIGGERS, keys.TIMERS],
-            args=[
-                keys.BURST_PREFIX,
-                keys.INFLIGHT_PREFIX,
-                keys.TRIGGER_PREFIX,
-                keys.TRIGGERS_BY_TARGET_PREFIX,
-                BATCH,
-                inflight_ms,
-                RECHECK_MS,
-            ],
-        )
-        return [text(i) for i in ids]
-
-    def enqueue_due(self) -> int:
-        """Enqueue the RQ job of every due timer; returns how many were taken."""
-        members = [text(m) for m in self._pop(keys=[keys.TIMERS], args=[BATCH, LEASE_MS])]
-        for member in members:
-            kind, trigger_id, n = member.split(":")
-            try:
-                self.queue.enqueue_call(
-                    JOBS[kind],
-                    args=(trigger_id, int(n)),
-                    job_id=f"{kind}-{trigger_id}-{n}",
-                    unique=True,
-                    timeout=JOB_TIMEOUT,
-                    result_ttl=RESULT_TTL,
-                    failure_ttl=FAILURE_TTL,
-                    on_failure=Callback("workers.jobs.on_job_failure"),
-                    description=f"{kind} {trigger_id} (#{n})",
-                )
-            except DuplicateJobError:
-                pass  # enqueued before, by a claimer that died before removing the timer
-            self.client.zrem(keys.TIMERS, member)
-        return len(members)
-
-    def trim(self) -> None:
-        """Keep at most `server.keep_deployments` triggers (oldest go first)."""
-        keep = self.settings.server.keep_deployments
-        excess = self.client.zcard(keys.TRIGGERS) - keep
-        if excess <= 0:
-            return
-        old = [text(i) for i in self.client.zrange(keys.TRIGGERS, 0, excess - 1)]
-        targets = self.client.pipeline(transaction=False)
-        for trigger_id in old:
-            targets.hget(keys.trigger(trigger_id), "target")
-        pipe = self.client.pipeline(transaction=True)
-        for trigger_id, target in zip(old, targets.execute(), strict=True):
-            pipe.delete(keys.trigger(trigger_id))
-            pipe.zrem(keys.TRIGGERS, trigger_id)
-            pipe.zrem(keys.FAILED, trigger_id)
-            if target:
-                pipe.zrem(keys.target_triggers(text(target)), trigger_id)
-        pipe.execute()
-
-    def reap(self) -> None:
-        """Settle jobs whose worker died: RQ calls their on_failure (`workers.jobs`), which
-        retries or fails the trigger. One claimer at a time does it (a short lock)."""
-        if self.client.set(keys.REAPER_LOCK, "1", nx=True, px=int(REAP_INTERVAL * 1000)):
-            # the claimer is a thread: failure callbacks must not use SIGALRM timeouts here
-            StartedJobRegistry(queue=self.queue, death_penalty_class=TimerDeathPenalty).cleanup()
+        claimed = claim_bursts(self.client)
+        if claimed:
+            die_at("claim:after-claim")
+        return claimed
 
     def tick(self) -> int:
+        """One look at everything due; returns how much it started (0: nothing was due)."""
+        fail_once("claimer:tick")
         self.schedules.maybe_tick()
         claimed = self.claim()
-        taken = self.enqueue_due()
+        started = self.runner.take()
+        self.runner.renew()
         now = time.monotonic()
         if now - self._last_reap > REAP_INTERVAL:
             self._last_reap = now
-            self.reap()
-        if now - self._last_trim > 60:
-            self._last_trim = now
-            self.trim()
-        return len(claimed) + taken
+            self.reaper.reap()
+        if now - self._last_beat > BEAT_INTERVAL:
+            self._last_beat = now
+            self.beat()
+        return len(claimed) + started
+
+    def beat(self) -> None:
+        """Write this worker's heartbeat (read by /metrics, the dashboard and `relay check`)."""
+        beat = WorkerBeat(
+            name=self.name,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=self.health.started_at,
+            beat_at=server_ms(self.client),
+            steps=self.runner.busy,
+            claimer_restarts=self.health.restarts,
+            claimer_errors=self.health.errors,
+        )
+        self.client.hset(keys.WORKERS, self.name, beat.to_json())
 
     def run(self, stop: threading.Event, interval: float = INTERVAL) -> None:
-        """Tick until `stop` is set; a Redis outage is logged once and waited out."""
+        """Tick until `stop` is set. A Redis outage is logged once and waited out; any other
+        error is logged and counted, and the loop goes on: claiming never stops silently."""
         down_since: float | None = None
         while not stop.is_set():
             try:
@@ -153,6 +136,11 @@ class Claimer:
                     down_since = time.monotonic()
                     log.warning("claimer: Redis unavailable (%s); retrying", type(exc).__name__)
                 stop.wait(min(2.0, interval * 10))
+                continue
+            except Exception:
+                self.health.errors += 1
+                log.exception("claimer: tick failed; going on")
+                stop.wait(1.0)
                 continue
             if down_since is not None:
                 log.warning("claimer: Redis is back after %.1fs", time.monotonic() - down_since)

@@ -30,6 +30,7 @@ from relay.core.cron import crons, latest_slot, next_slot, skipped_between
 from relay.core.scripts import lua
 from relay.core.settings import Settings
 from relay.core.store import decode_hash
+from workers.prune_job import enqueue_prune
 
 log = logging.getLogger("relay.schedule")
 
@@ -117,8 +118,6 @@ class ScheduleTicker:
         elif kind == "build":
             touch(self.client, self.settings, target, reason="schedule")
         else:
-            from workers.prune_job import enqueue_prune  # the prune engine imports more
-
             enqueue_prune(self.client, target, slot)
         return Tick(kind, target, slot, outcome)
 

@@ -1,8 +1,10 @@
-"""The moves the deploy and watch jobs make, each one transition (`relay.core.transitions`).
+"""The moves the deploy and watch steps make, each one transition (`relay.core.transitions`).
 
-Shared by the jobs and the RQ failure callback, so each move is written one way: a final state
-(counted, the target released, the team told), a retry (the next attempt armed), or failed for
-good (on the list `relay failed` shows, replayable).
+Each completes the step that made it (`done`: the runner's lease on it), so the step and the
+trigger's new state are written together: a final state (counted, the target released, the
+team told), a retry (the next attempt armed), or failed for good (on the list `relay failed`
+shows, replayable). A move that finds the trigger moved meanwhile, or its lease taken over by
+another worker, changes nothing and says so (False).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import random
 from relay.core.clock import server_ms
 from relay.core.exceptions import CloudflareError
 from relay.core.records import Trigger, TriggerStatus
-from relay.core.transitions import Step
+from relay.core.transitions import Lease, Step
 from workers import notify
 from workers.runtime import Context
 
@@ -37,23 +39,28 @@ def with_error(trigger: Trigger, exc: CloudflareError | None, message: str | Non
     )
 
 
-def finish(ctx: Context, before: Trigger, after: Trigger) -> bool:
-    """A final state `after` (its status set by the caller) that is not the relay's failure."""
-    done = dataclasses.replace(after, finished_at=server_ms(ctx.redis), next_attempt_at=None)
-    if not ctx.moves.move(before, done):
+def finish(ctx: Context, before: Trigger, after: Trigger, done: Lease | None) -> bool:
+    """A final state `after` (its status set by the caller)."""
+    ended = dataclasses.replace(after, finished_at=server_ms(ctx.redis), next_attempt_at=None)
+    if not ctx.moves.move(before, ended, done=done):
         log.info("trigger %s moved meanwhile; %s not recorded", before.id, after.status)
         return False
-    log.info("trigger %s: %s", done.id, done.status)
-    notify.outcome(ctx, done)
+    log.info("trigger %s: %s", ended.id, ended.status)
+    notify.outcome(ctx, ended)
     return True
 
 
 def fail_for_good(
-    ctx: Context, before: Trigger, exc: CloudflareError | None, message: str | None = None
+    ctx: Context,
+    before: Trigger,
+    exc: CloudflareError | None,
+    message: str | None = None,
+    *,
+    done: Lease | None,
 ) -> bool:
     """Retries are used up or pointless: listed by `relay failed`, replayable."""
     after = with_error(dataclasses.replace(before, status=TriggerStatus.FAILED), exc, message)
-    if not finish(ctx, before, after):
+    if not finish(ctx, before, after, done):
         return False
     log.warning("trigger %s failed for good: %s", before.id, exc or message)
     return True
@@ -65,6 +72,8 @@ def retry_later(
     attempt: int,
     exc: CloudflareError | None,
     message: str | None = None,
+    *,
+    done: Lease | None,
     retry_after: float | None = None,
 ) -> bool:
     """Arm attempt `attempt + 1`, or fail for good when the attempts are used up.
@@ -72,7 +81,7 @@ def retry_later(
     A Retry-After from Cloudflare always wins, even over `retry.max`.
     """
     if attempt >= ctx.settings.retry.attempts:
-        return fail_for_good(ctx, before, exc, message)
+        return fail_for_good(ctx, before, exc, message, done=done)
     delay = retry_after if retry_after is not None else backoff(ctx, attempt)
     after = with_error(
         dataclasses.replace(
@@ -84,13 +93,15 @@ def retry_later(
         exc,
         message,
     )
-    if not ctx.moves.move(before, after, arm=(Step("deploy", before.id, attempt + 1), delay)):
+    next_step = (Step("deploy", before.id, attempt + 1), delay)
+    if not ctx.moves.move(before, after, done=done, arm=next_step):
         return False
-    log.info(
-        "trigger %s: attempt %d failed (%s); next in %.1fs",
-        before.id,
-        attempt,
-        exc or message,
-        delay,
-    )
+    reason = exc or message
+    log.info("trigger %s: attempt %d failed (%s); next in %.1fs", before.id, attempt, reason, delay)
     return True
+
+
+def put_off(ctx: Context, before: Trigger, lease: Lease, delay: float, note: str) -> bool:
+    """Run the same step again in `delay` seconds, changing nothing else (no attempt spent)."""
+    after = dataclasses.replace(before, note=note)
+    return ctx.moves.move(before, after, done=lease, arm=(lease.step, delay))

@@ -1,13 +1,15 @@
-"""What jobs need in a worker process: settings, Redis, the store and the Cloudflare client.
+"""What the worker's steps need: settings, Redis, the store, the transitions, Cloudflare.
 
-`configure()` is called once by `relay worker` before it starts; RQ's work horses are forked from
-it and build their own connections on first use (keyed by process id, so nothing is shared across
-a fork).
+`configure()` is called once by `relay worker` before it starts; every thread of the process
+shares the one `Context` (redis-py and httpx clients are thread-safe). An RQ work horse (the
+prune jobs) is a forked child: it builds its own on first use, keyed by process id, so nothing
+is shared across a fork.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 import redis
@@ -23,6 +25,7 @@ from relay.core.transitions import Transitions
 
 _settings: Settings | None = None
 _context: tuple[int, Context] | None = None
+_lock = threading.Lock()
 
 
 @dataclass
@@ -31,24 +34,27 @@ class Context:
     redis: redis.Redis
     store: Store
     moves: Transitions
+    #: every call takes a slot of the shared API budget first, and never waits for one: a full
+    #: budget raises BudgetExhausted at once, and the step is put off without losing an attempt
     pages: Pages
 
 
 def configure(settings: Settings) -> None:
     global _settings, _context
     _settings, _context = settings, None
-    tls_context()  # built once here, inherited by every forked work horse
+    tls_context()  # built once here, before any thread or fork
+
+
+def build(settings: Settings, client: redis.Redis) -> Context:
+    pages = Pages(budgeted_client(client, settings.cloudflare, max_wait=0.0))
+    return Context(settings, client, Store(client), Transitions(client), pages)
 
 
 def get() -> Context:
     global _context
     if _settings is None:
         raise RelayError("worker context used before workers.runtime.configure()")
-    if _context is None or _context[0] != os.getpid():
-        client = sync_client(_settings)
-        pages = Pages(budgeted_client(client, _settings.cloudflare))
-        _context = (
-            os.getpid(),
-            Context(_settings, client, Store(client), Transitions(client), pages),
-        )
-    return _context[1]
+    with _lock:
+        if _context is None or _context[0] != os.getpid():
+            _context = (os.getpid(), build(_settings, sync_client(_settings)))
+        return _context[1]

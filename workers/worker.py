@@ -1,15 +1,24 @@
-"""`relay worker`: an RQ worker (scheduler included) plus the claimer thread.
+"""`relay worker`: the claimer and the step threads, beside an RQ worker for the prune jobs.
 
-RQ's defaults find a job whose worker was SIGKILLed only after its heartbeat expires (monitoring
-interval + 60 s) *and* another worker's maintenance pass comes round (up to 13 minutes idle,
-reference rq.md §2.6). Here the heartbeat is short (`HEARTBEAT_INTERVAL` + `HEARTBEAT_GRACE`)
-and every claimer reaps expired jobs itself every few seconds, so such a trigger is settled
-(retried, or failed for good) about half a minute after the kill.
+The process runs three things:
+
+* the claimer (`workers.claimer`), in a thread watched by a supervisor thread that starts it
+  again if it ever ends: it claims bursts, starts due steps and reaps;
+* the step threads (`workers.steps`): each deploy attempt and build poll runs here, at once,
+  under a lease that a dead process stops renewing;
+* an RQ worker in the main thread (scheduler included), for the long-running prune jobs; RQ's
+  short heartbeat here (`HEARTBEAT_INTERVAL` + `HEARTBEAT_GRACE`) lets the reaper settle a prune
+  job whose work horse died within about half a minute.
+
+SIGTERM (and Ctrl-C) is a warm shutdown: RQ finishes the job in hand, the claimer stops taking
+new steps, the running steps finish (their leases kept), then the process exits 0.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 
@@ -19,10 +28,12 @@ from rq import Queue, Worker
 from rq.job import Job
 
 from relay.core import keys
+from relay.core.clock import server_ms
 from relay.core.connections import sync_client
 from relay.core.settings import Settings
-from workers import runtime as context
+from workers import runtime
 from workers.claimer import Claimer
+from workers.steps import StepRunner
 
 log = logging.getLogger("relay.worker")
 
@@ -32,6 +43,10 @@ MAINTENANCE_INTERVAL = 30
 #: counts as abandoned
 HEARTBEAT_INTERVAL = 5
 HEARTBEAT_GRACE = 15
+#: how long a warm shutdown waits for the running steps (each is bounded by its HTTP timeout)
+DRAIN_TIMEOUT = 90.0
+#: how often the supervisor looks at the claimer thread (seconds)
+SUPERVISE_EVERY = 1.0
 
 
 class RelayWorker(Worker):
@@ -44,7 +59,7 @@ class RelayWorker(Worker):
         return max(1, interval) + HEARTBEAT_GRACE
 
 
-def _make_worker(settings: Settings, name: str | None) -> tuple[Queue, RelayWorker]:
+def _make_worker(settings: Settings, name: str) -> tuple[Queue, RelayWorker]:
     client = sync_client(settings)
     queue = Queue(keys.QUEUE, connection=client)
     worker = RelayWorker(
@@ -68,23 +83,71 @@ def _wait_for_redis(settings: Settings) -> None:
             time.sleep(1.0)
 
 
+class Supervisor:
+    """Keeps the claimer running: a claimer thread that ended is started again."""
+
+    def __init__(self, claimer: Claimer) -> None:
+        self.claimer = claimer
+        self.stop = threading.Event()
+        self.thread = self._start()
+        self.watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self.watcher.start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.claimer.run, args=(self.stop,), name="claimer", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _watch(self) -> None:
+        while not self.stop.wait(SUPERVISE_EVERY):
+            if not self.thread.is_alive():
+                self.claimer.health.restarts += 1
+                log.error("claimer thread ended; starting it again")
+                self.thread = self._start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.watcher.join(timeout=5)
+
+
+def _drain(runner: StepRunner) -> None:
+    """Let the running steps finish, keeping their leases, then stop the threads."""
+    runner.accepting = False
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while runner.busy and time.monotonic() < deadline:
+        try:
+            runner.renew(force=True)
+        except (RedisConnectionError, RedisTimeoutError):
+            pass
+        time.sleep(0.2)
+    runner.stop(wait=False)
+
+
+def _due_now(settings: Settings) -> bool:
+    """Anything due now: a burst to claim or a step to run (for `--burst`)."""
+    client = sync_client(settings)
+    now = server_ms(client)
+    return bool(client.zcount(keys.DUE, "-inf", now) or client.zcount(keys.STEPS, "-inf", now))
+
+
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
-    context.configure(settings)
-    claimer = Claimer(sync_client(settings), settings)
+    runtime.configure(settings)
+    name = name or f"{socket.gethostname()}.{os.getpid()}"
+    ctx = runtime.get()
+    runner = StepRunner(ctx, name)
+    claimer = Claimer(sync_client(settings), settings, runner, name)
     if burst:
-        queue, worker = _make_worker(settings, name)
-        # drain: claim what is due, run it, and repeat until nothing due is left
-        while claimer.tick() or queue.count:
-            worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        _burst(settings, claimer, runner, name)
         return
-    stop = threading.Event()
-    thread = threading.Thread(target=claimer.run, args=(stop,), name="claimer", daemon=True)
-    thread.start()
+    supervisor = Supervisor(claimer)
     restarts = 0
     try:
         while True:
             try:
-                label = name if name is None or restarts == 0 else f"{name}-{restarts}"
+                label = name if restarts == 0 else f"{name}-{restarts}"
                 _, worker = _make_worker(settings, label)
                 worker.work(with_scheduler=True, logging_level="INFO")
                 return  # a warm shutdown (SIGTERM/SIGINT): the job in hand has finished
@@ -94,5 +157,21 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 log.warning("worker: Redis is back; resuming")
                 restarts += 1
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        supervisor.close()
+        _drain(runner)
+
+
+def _burst(settings: Settings, claimer: Claimer, runner: StepRunner, name: str) -> None:
+    """Drain: claim and run what is due now, and the prune jobs, until nothing is left."""
+    queue, worker = _make_worker(settings, name)
+    while True:
+        claimer.tick()
+        while runner.busy:
+            runner.renew()
+            time.sleep(0.05)
+        if queue.count:
+            worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+            continue
+        if not _due_now(settings) and not runner.busy:
+            break
+    runner.stop()

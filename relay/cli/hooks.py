@@ -17,6 +17,7 @@ from relay.core.connections import describe_url, sync_client
 from relay.core.duration import format_duration
 from relay.core.exceptions import ConfigError, RelayError
 from relay.core.settings import Settings
+from relay.core.store import Store
 from relay.web.providers.base import Provider
 from relay.web.providers.registry import PROVIDERS
 
@@ -79,13 +80,41 @@ def check(options: Options, offline: bool) -> None:
 
 
 def _check_services(settings: Settings) -> bool:
+    client = sync_client(settings, timeout=2.0)
     try:
-        sync_client(settings, timeout=2.0).ping()
+        client.ping()
         click.echo(f"redis: {describe_url(settings)} (reachable)")
+        _check_workers(Store(client))
     except (redis.RedisError, OSError):
         click.echo(f"error: redis: {describe_url(settings)} is unreachable", err=True)
         return False
     return True
+
+
+def _check_workers(store: Store) -> None:
+    """Each worker's claimer, from its heartbeat: one that stopped beating claims nothing."""
+    now = store.server_ms()
+    beats = store.workers()
+    if not beats:
+        click.secho(
+            "warning: no worker is running: nothing will be deployed", fg="yellow", err=True
+        )
+        return
+    click.echo(f"workers ({len(beats)}):")
+    for beat in beats:
+        age = beat.age(now)
+        errors = f", {beat.claimer_errors} claimer error(s)" if beat.claimer_errors else ""
+        if beat.claiming(now):
+            click.echo(
+                f"  {beat.name}: claiming (beat {age:.1f}s ago, {beat.steps} running{errors})"
+            )
+        else:
+            click.secho(
+                f"warning: worker {beat.name}: its claimer has not run for {age:.0f}s "
+                "(stopped, or the worker is gone)",
+                fg="yellow",
+                err=True,
+            )
 
 
 def _provider(settings: Settings, hook_name: str) -> Provider:

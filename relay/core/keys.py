@@ -71,13 +71,18 @@ def target_triggers(target: str) -> str:
 
 #: sorted set: trigger id -> failed-for-good time (ms); what `relay failed` lists
 FAILED = "relay:failed"
-#: sorted set: "<kind>:<trigger id>:<n>" -> when to run (ms). Kinds: deploy, watch.
-#: Popped under a lease by the claimer, which enqueues the RQ job with a matching unique id.
-TIMERS = "relay:timers"
-#: hash: step member -> the token of the runner that holds its lease (`relay.core.transitions`)
+#: sorted set: a trigger's pending step "<kind>:<trigger id>:<n>" -> when it runs (ms), or, once
+#: a runner took it (lua/take_steps.lua), when its lease runs out. Kinds: deploy (attempt n),
+#: watch (poll n). The transition that completes a step removes it (lua/transition.lua).
+STEPS = "relay:steps"
+#: hash: step member -> the token of the worker process that holds its lease
 STEP_LEASES = "relay:step-leases"
+#: hash: worker name -> JSON {pid, host, started_at, beat_at (ms), steps, claimer_restarts}:
+#: each worker's heartbeat, written every claimer tick; a worker gone quiet is shown stale
+WORKERS = "relay:workers"
 
-#: string with a short TTL: the claimer that holds it reaps abandoned RQ jobs this round
+#: string with a short TTL: the claimer that holds it reaps this round (orphaned triggers,
+#: lost steps, abandoned RQ jobs)
 REAPER_LOCK = "relay:reaper"
 
 # -- read by the dashboard and /metrics ------------------------------------------------------------
@@ -112,7 +117,8 @@ QUEUE = "relay"
 # -- Lua scripts (relay/core/lua/<name>.lua) -------------------------------------------------------
 SCRIPT_INGEST = "ingest"
 SCRIPT_CLAIM = "claim"
-SCRIPT_POP_TIMERS = "pop_timers"
+SCRIPT_TAKE_STEPS = "take_steps"
+SCRIPT_RENEW_STEPS = "renew_steps"
 SCRIPT_BUDGET = "budget"
 #: sorted set: one member per Cloudflare API request in the current window (shared budget)
 API_BUDGET = "relay:cloudflare:budget"

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -199,6 +199,7 @@ class Trigger:
     error_status: int | None = None  # the HTTP status of that answer
     note: str | None = None
     replayed_at: int | None = None
+    step: str | None = None  # the member of its pending step in relay:steps (kept by the scripts)
     extra: Mapping[str, str] = field(default_factory=dict)  # fields this version does not know
 
     # -- the Redis hash --------------------------------------------------------------------------
@@ -275,6 +276,51 @@ class TriggerSummary:
             return None
         count = _decode(deliveries or "0", int)
         return cls(target, TriggerStatus.parse(status), count if isinstance(count, int) else 0)
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """A worker process's heartbeat (`keys.WORKERS`), written every second by its claimer."""
+
+    name: str
+    pid: int
+    host: str
+    started_at: int  # ms
+    beat_at: int  # ms, Redis clock
+    steps: int  # steps running now
+    claimer_restarts: int
+    claimer_errors: int
+
+    @classmethod
+    def from_json(cls, name: str, raw: bytes | str) -> WorkerBeat | None:
+        try:
+            doc = orjson.loads(raw)
+            return cls(
+                name=name,
+                pid=int(doc["pid"]),
+                host=str(doc["host"]),
+                started_at=int(doc["started_at"]),
+                beat_at=int(doc["beat_at"]),
+                steps=int(doc.get("steps", 0)),
+                claimer_restarts=int(doc.get("claimer_restarts", 0)),
+                claimer_errors=int(doc.get("claimer_errors", 0)),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+    def to_json(self) -> bytes:
+        doc = {k: v for k, v in dataclasses.asdict(self).items() if k != "name"}
+        return orjson.dumps(doc)
+
+    #: a claimer beats every second; one silent for this long (seconds) is not claiming
+    STALE_AFTER: ClassVar[float] = 10.0
+
+    def age(self, now_ms: int) -> float:
+        """Seconds since the last beat."""
+        return max(0.0, (now_ms - self.beat_at) / 1000)
+
+    def claiming(self, now_ms: int) -> bool:
+        return self.age(now_ms) <= self.STALE_AFTER
 
 
 def _text(value: bytes | str) -> str:

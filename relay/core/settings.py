@@ -130,13 +130,38 @@ class ServerSettings:
         100_000, "deliveries kept in Redis (approximately; oldest trimmed)", kind=Kind.INT
     )
     keep_deployments: int = setting(
-        10_000, "triggers kept in Redis (oldest trimmed)", kind=Kind.INT
+        10_000,
+        "triggers kept in Redis (oldest trimmed; a trigger that failed for good is kept until "
+        "it is replayed or keep_failed passes)",
+        kind=Kind.INT,
+    )
+    keep_failed: float = setting(
+        30 * 86400.0,
+        "how long `relay failed` keeps a failure that nobody replayed",
+        kind=Kind.DURATION,
     )
     status_token: Secret | None = setting(
         None,
         "every target's status page then needs ?token= (a target's own status_token wins)",
         kind=Kind.SECRET,
         env="RELAY_STATUS_TOKEN",
+    )
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    step_lease: float = setting(
+        30.0,
+        "a deploy attempt or build poll whose worker stopped renewing its lease is taken over "
+        "by another worker after this long",
+        kind=Kind.DURATION,
+        minimum=3,
+    )
+    step_threads: int = setting(
+        8,
+        "deploy attempts and build polls one worker process runs at once",
+        kind=Kind.INT,
+        minimum=1,
     )
 
 
@@ -290,6 +315,7 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     retry: RetrySettings = field(default_factory=RetrySettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     targets: Mapping[str, TargetSettings] = field(default_factory=dict)
@@ -318,6 +344,7 @@ TABLES: dict[str, type] = {
     "admin": AdminSettings,
     "retry": RetrySettings,
     "server": ServerSettings,
+    "worker": WorkerSettings,
     "notify": NotifySettings,
     "relay": RelaySettings,
 }

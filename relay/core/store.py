@@ -18,7 +18,7 @@ import redis
 
 from relay.core import keys
 from relay.core.clock import server_ms
-from relay.core.records import Delivery, Trigger, TriggerSummary
+from relay.core.records import Delivery, Trigger, TriggerSummary, WorkerBeat
 
 
 def text(value: object) -> str:
@@ -205,9 +205,15 @@ class Store:
             )
         return out
 
+    def workers(self) -> list[WorkerBeat]:
+        """Every worker's latest heartbeat, by name."""
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.WORKERS))
+        beats = (WorkerBeat.from_json(text(name), value) for name, value in raw.items())
+        return sorted((b for b in beats if b is not None), key=lambda b: b.name)
+
     def timer_count(self) -> int:
         """Deploy and watch runs waiting for their time (relay:timers)."""
-        return self.client.zcard(keys.TIMERS)
+        return self.client.zcard(keys.STEPS)
 
     def api_budget_used(self, window_ms: int) -> int:
         """Cloudflare API requests taken from the shared budget within the last `window_ms`."""

@@ -24,8 +24,13 @@ import orjson
 import redis
 
 from relay.core import keys
+from relay.core.clock import server_ms
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.scripts import lua
+
+#: the guard that accepts any state: only for a record that lost its fields, whose step lease
+#: (held by the caller) is what keeps two workers apart
+ANY = "*"
 
 
 @dataclass(frozen=True)
@@ -38,18 +43,26 @@ class Step:
 
     @property
     def member(self) -> str:
-        """The step's member in the timers sorted set."""
+        """The step's member in the steps sorted set."""
         return f"{self.kind}:{self.trigger_id}:{self.n}"
 
+    @property
+    def target(self) -> str:
+        """The target, from the trigger id (`<target>-<ms>`): known even if the record is lost."""
+        return self.trigger_id.rsplit("-", 1)[0]
+
     @classmethod
-    def parse(cls, member: str) -> Step:
-        kind, trigger_id, n = member.split(":")
+    def parse(cls, member: str) -> Step | None:
+        kind, _, rest = member.partition(":")
+        trigger_id, _, n = rest.rpartition(":")
+        if kind not in {"deploy", "watch"} or not trigger_id or not n.isdecimal():
+            return None
         return cls(kind, trigger_id, int(n))
 
 
 @dataclass(frozen=True)
 class Lease:
-    """A step taken by one runner: only the holder of `token` may complete it."""
+    """A step taken by one worker process: only the holder of `token` may complete it."""
 
     step: Step
     token: str
@@ -68,9 +81,10 @@ class Transitions:
         done: Lease | None = None,
         arm: tuple[Step, float] | None = None,
     ) -> bool:
-        """Write `after` over `before` (which must still be what Redis holds); `arm` schedules
-        a step that many seconds from now. Returns False, changing nothing, when the trigger
-        moved meanwhile or `done` is no longer this caller's lease."""
+        """Write `after` over `before` (which must still be what Redis holds); `done` is the
+        step this move completes, `arm` the step it schedules that many seconds from now.
+        Returns False, changing nothing, when the trigger moved meanwhile or `done` is no
+        longer this caller's lease."""
         setting, removing = after.changes(before)
         final = after.status.final and before.status.in_progress
         doc: dict[str, Any] = {
@@ -81,6 +95,61 @@ class Transitions:
             "count": f"{after.target}:{after.status.value}" if final else "",
             "failed": _failed(before.status, after.status),
         }
+        return self._apply(after.id, after.target, before.status.value, doc, done, arm)
+
+    def lost(self, trigger_id: str, target: str, reason: str, *, done: Lease | None = None) -> bool:
+        """The trigger's record lost its fields (Redis restarted empty, trimmed or evicted it):
+        it becomes a FAILED trigger that says so, `relay failed` lists it (its target can be
+        replayed), and the target is free. `done`: the step that found it, completed."""
+        now = server_ms(self.client)
+        record = Trigger(
+            id=trigger_id,
+            target=target,
+            status=TriggerStatus.FAILED,
+            error=reason,
+            created_at=now,
+            finished_at=now,
+        )
+        doc = {
+            "set": record.to_hash(),
+            "del": [],
+            "target": target,
+            "release": True,
+            "count": f"{target}:failed",
+            "failed": "add",
+        }
+        if not self._apply(trigger_id, target, ANY, doc, done, None):
+            return False
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(keys.TRIGGERS, {trigger_id: now}, nx=True)
+        pipe.zadd(keys.target_triggers(target), {trigger_id: now}, nx=True)
+        pipe.execute()
+        return True
+
+    def release(self, trigger: Trigger) -> bool:
+        """Free the target a trigger that already ended still holds (a mark left behind)."""
+        doc = {"set": {}, "del": [], "target": trigger.target, "release": True, "count": ""}
+        return self._apply(trigger.id, trigger.target, trigger.status.value, doc, None, None)
+
+    def drop(self, lease: Lease, trigger: Trigger) -> bool:
+        """Complete a step that has nothing left to do (its trigger moved on without it)."""
+        doc = {"set": {}, "del": [], "target": trigger.target, "release": False, "count": ""}
+        return self._apply(trigger.id, trigger.target, ANY, doc, lease, None)
+
+    def replay(self, trigger: Trigger, now: int) -> bool:
+        """A failed trigger was queued again: it is REPLAYED (and off `relay failed`)."""
+        after = dataclasses.replace(trigger, status=TriggerStatus.REPLAYED, replayed_at=now)
+        return self.move(trigger, after)
+
+    def _apply(
+        self,
+        trigger_id: str,
+        target: str,
+        expected: str,
+        doc: dict[str, Any],
+        done: Lease | None,
+        arm: tuple[Step, float] | None,
+    ) -> bool:
         if done is not None:
             doc |= {"done": done.step.member, "lease": done.token}
         if arm is not None:
@@ -88,23 +157,18 @@ class Transitions:
             doc["arm"] = [step.member, max(0, round(delay * 1000))]
         applied = self._script(
             keys=[
-                keys.trigger(after.id),
-                keys.inflight(after.target),
+                keys.trigger(trigger_id),
+                keys.inflight(target),
                 keys.FAILED,
                 keys.BUILD_COUNTS,
-                keys.TIMERS,
+                keys.STEPS,
                 keys.STEP_LEASES,
                 keys.DUE,
-                keys.burst(after.target),
+                keys.burst(target),
             ],
-            args=[after.id, before.status.value, orjson.dumps(doc)],
+            args=[trigger_id, expected, orjson.dumps(doc)],
         )
         return bool(applied)
-
-    def replay(self, trigger: Trigger, now: int) -> bool:
-        """A failed trigger was queued again: it is REPLAYED (and off `relay failed`)."""
-        after = dataclasses.replace(trigger, status=TriggerStatus.REPLAYED, replayed_at=now)
-        return self.move(trigger, after)
 
 
 def _failed(before: TriggerStatus, after: TriggerStatus) -> str:

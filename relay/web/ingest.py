@@ -8,13 +8,14 @@ debounce touch happen atomically, so a 2xx means all of it is in Redis.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
 from relay.core import keys
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.scripts import lua
-from relay.core.settings import HookSettings, Settings
+from relay.core.settings import HookSettings, ServerSettings, Settings
 from relay.web.script_batch import ScriptBatcher
 
 
@@ -22,12 +23,34 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-def dedupe_token(delivery: Delivery) -> str:
-    """The key part under which a retry of this delivery is recognised: the sender's delivery
-    id where the scheme has one, else the digest of the signed body."""
+@dataclass(frozen=True)
+class DedupeToken:
+    """A key under which a repeat of this delivery is recognised, for how long, and how.
+
+    `seen`: a repeat within `ttl` is a duplicate (the sender's delivery id). `pending`: a repeat
+    is a duplicate only while the bursts the first one joined are still pending (the body's
+    digest, for senders without ids), so the same body after a build is a new change.
+    """
+
+    key: str
+    ttl: float  # seconds
+    mode: str  # "seen" | "pending"
+
+
+def dedupe_tokens(settings: ServerSettings, delivery: Delivery) -> list[DedupeToken]:
+    """How a repeat of `delivery` is recognised. A rejected request takes no part in dedupe, so
+    a forged request can never make the real one look like a retry."""
+    if delivery.outcome is DeliveryOutcome.REJECTED:
+        return []
     if delivery.sender_id:
-        return "id:" + hashlib.sha256(delivery.sender_id.encode()).hexdigest()[:32]
-    return "body:" + delivery.digest
+        digest = hashlib.sha256(delivery.sender_id.encode()).hexdigest()[:32]
+        return [
+            DedupeToken(keys.dedupe(delivery.hook, "id:" + digest), settings.dedupe_window, "seen")
+        ]
+    if settings.digest_window <= 0:
+        return []
+    key = keys.dedupe(delivery.hook, "body:" + delivery.digest)
+    return [DedupeToken(key, settings.digest_window, "pending")]
 
 
 class Ingest:
@@ -37,21 +60,14 @@ class Ingest:
         self._script = ScriptBatcher(client, lua(keys.SCRIPT_INGEST))
 
     async def store(self, hook: HookSettings, delivery: Delivery) -> tuple[str, str]:
-        """Record `delivery` and, when accepted, touch its targets. Returns (outcome, id).
-
-        The outcome is "duplicate" (and the id the first delivery's) when the sender's delivery
-        id, or for senders without one the body's digest, was seen within the window. A
-        rejected request is only recorded: it never takes part in dedupe, so a forged request
-        cannot make the real one look like a retry.
+        """Record `delivery` and, when accepted, touch its targets. Returns (outcome, id); the
+        outcome is "duplicate" (and the id the first delivery's) for a repeat (`dedupe_tokens`).
         """
         server = self.settings.server
-        window = server.dedupe_window if delivery.sender_id else server.digest_window
-        if delivery.outcome is DeliveryOutcome.REJECTED:
-            window = 0
-        token = dedupe_token(delivery)
+        tokens = dedupe_tokens(server, delivery)
         touch = delivery.targets if delivery.outcome is DeliveryOutcome.ACCEPTED else ()
         script_keys = [
-            keys.dedupe(hook.name, token),
+            *(token.key for token in tokens),
             keys.DELIVERIES,
             keys.hook_deliveries(hook.name),
             keys.DELIVERY_COUNTS,
@@ -59,14 +75,16 @@ class Ingest:
             *(keys.burst(name) for name in touch),
         ]
         args: list[str | bytes | int] = [
-            int(window * 1000),
+            len(tokens),
             server.keep_deliveries,
             delivery.outcome.value,
             delivery.to_json(),
             hook.name,
         ]
+        for token in tokens:
+            args += [round(token.ttl * 1000), token.mode]
         for name in touch:
             target = self.settings.targets[name]
-            args += [name, int(target.debounce * 1000), int(target.max_wait * 1000)]
+            args += [name, round(target.debounce * 1000), round(target.max_wait * 1000)]
         outcome, delivery_id = await self._script(script_keys, args)
         return outcome.decode(), delivery_id.decode()

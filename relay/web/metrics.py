@@ -172,6 +172,36 @@ class RedisCollector(Collector):
         )
         timers.add_metric([], view.timers)
         yield from (jobs, workers, timers)
+        yield from self._relay_workers(store)
+
+    def _relay_workers(self, store: Store) -> Iterator[Metric]:
+        """Each worker's claimer, from its heartbeat: a stale one is not claiming."""
+        now = store.server_ms()
+        age = GaugeMetricFamily(
+            "relay_worker_heartbeat_age_seconds",
+            "Seconds since the worker's claimer last beat (it beats every second; a worker whose "
+            "claimer is not running shows a growing age)",
+            labels=["worker"],
+        )
+        steps = GaugeMetricFamily(
+            "relay_worker_steps", "Deploy attempts and build polls running now", labels=["worker"]
+        )
+        errors = CounterMetricFamily(
+            "relay_worker_claimer_errors",
+            "Claimer ticks that failed on something other than Redis (each is logged)",
+            labels=["worker"],
+        )
+        restarts = CounterMetricFamily(
+            "relay_worker_claimer_restarts",
+            "Times the worker's supervisor started its claimer thread again",
+            labels=["worker"],
+        )
+        for beat in store.workers():
+            age.add_metric([beat.name], beat.age(now))
+            steps.add_metric([beat.name], beat.steps)
+            errors.add_metric([beat.name], beat.claimer_errors)
+            restarts.add_metric([beat.name], beat.claimer_restarts)
+        yield from (age, steps, errors, restarts)
 
     def _cloudflare(self, store: Store) -> Iterator[Metric]:
         window = self.settings.cloudflare.budget_window

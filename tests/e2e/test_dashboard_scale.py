@@ -32,11 +32,10 @@ def seed(client: redis.Redis) -> None:
             outcome = "accepted" if i % 10 else "ignored"
             doc = {"hook": "cms", "outcome": outcome, "at": time.time(), "size": 20, "targets": []}
             ingest(
-                keys=["relay:seen:unused", keys.DELIVERIES, keys.hook_deliveries("cms"),
-                      keys.DELIVERY_COUNTS, keys.DUE],
+                keys=[keys.DELIVERIES, keys.hook_deliveries("cms"), keys.DELIVERY_COUNTS, keys.DUE],
                 args=[0, DELIVERIES, outcome, orjson.dumps(doc), "cms"],
                 client=pipe,
-            )  # fmt: skip
+            )
         pipe.execute()
     pipe = client.pipeline(transaction=False)
     for i in range(TRIGGERS):

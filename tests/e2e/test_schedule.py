@@ -28,7 +28,7 @@ from tests.fakes.pages_api import FakePagesAPI
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import RelayEnv
 from tests.helpers.senders import SECRET, github_headers
-from workers.claimer import Claimer
+from workers.claimer import claim_bursts
 from workers.cron import GRACE, ScheduleTicker, tick_schedules
 
 HOURLY = "0 * * * *"
@@ -172,7 +172,7 @@ def test_a_tick_coalesces_with_a_burst_in_progress(rclient: redis.Redis, redis_u
     actions.touch(rclient, settings, "site", reason="webhooks")
     assert len(tick_schedules(rclient, settings, now=SLOT + 1)) == 1
     time.sleep(0.3)  # past the (server-clock) quiet period
-    assert len(Claimer(rclient, settings).claim()) == 1
+    assert len(claim_bursts(rclient)) == 1
 
 
 def test_prune_schedule_enqueues_one_job_per_slot(rclient: redis.Redis, redis_url: str) -> None:

@@ -35,7 +35,7 @@ from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import ACCOUNT, TOKEN
 from tests.helpers.senders import SECRET, github_headers
 from workers import outcomes as settle
-from workers.claimer import Claimer
+from workers.claimer import claim_bursts
 from workers.runtime import Context
 
 ADMIN = "admin-token-for-tests-5b1e"
@@ -141,9 +141,9 @@ class Records:
         start = self.store.server_ms()  # trigger ids are "<target>-<ms>": one per millisecond
         wait_for(lambda: self.store.server_ms() > start, what="the Redis clock to move on")
         actions.touch(self.client, self.settings, target, reason="test", now=True)
-        claimed = Claimer(self.client, self.settings).claim()
+        claimed = claim_bursts(self.client)
         assert len(claimed) == 1, claimed
-        self.client.delete(keys.TIMERS)  # no worker here: the deploy job is not wanted
+        self.client.delete(keys.STEPS)  # no worker here: the deploy step is not wanted
         return claimed[0]
 
     def _claimed(self, target: str) -> Trigger:
@@ -155,12 +155,12 @@ class Records:
         before = self._claimed(target)
         url = f"https://{before.id[-6:]}.{target}.pages.dev"
         after = replace(before, status=TriggerStatus.SUCCESS, url=url, build_seconds=42.0)
-        assert settle.finish(self.ctx, before, replace(after, **fields))
+        assert settle.finish(self.ctx, before, replace(after, **fields), None)
         return before.id
 
     def fail(self, target: str, message: str = "Project not found.") -> str:
         before = self._claimed(target)
-        assert settle.fail_for_good(self.ctx, replace(before, attempts=5), None, message)
+        assert settle.fail_for_good(self.ctx, replace(before, attempts=5), None, message, done=None)
         return before.id
 
     def building(self, target: str, stage: str = "build") -> str:

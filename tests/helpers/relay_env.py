@@ -97,11 +97,13 @@ class RelayEnv:
         self.processes.append(server)
         return server.start()
 
-    def worker(self) -> RelayProcess:
+    def worker(self, **environ: str) -> RelayProcess:
+        """A `relay worker` named w<index>, with `environ` added to its environment (e.g. the
+        test-only RELAY_TEST_DIE_AT)."""
         index = len(self.processes)
         process = RelayProcess(
             ["--config", str(self.config), "worker", "--name", f"w{index}"],
-            self.env,
+            {**self.env, **environ},
             self.dir / f"worker-{index}.log",
         )
         self.processes.append(process)

@@ -1,12 +1,11 @@
 """Each Lua script against a real Redis: the one debounce rule, ingest's dedupe and record, the
-claim, the trigger transition, the API budget, cron slots and timer leases."""
+claim, the trigger transition, the API budget, cron slots and step leases."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-import orjson
 import redis
 
 from relay.core import keys
@@ -29,7 +28,12 @@ def touch(client: redis.Redis, target: str, quiet: int, max_wait: int, reason: s
 
 
 def ingest(
-    client: redis.Redis, target: str, quiet: int, max_wait: int, token: str = "t1"
+    client: redis.Redis,
+    target: str,
+    quiet: int,
+    max_wait: int,
+    token: str = "t1",
+    mode: str = "seen",
 ) -> list[bytes]:
     delivery = Delivery(hook="cms", outcome=DeliveryOutcome.ACCEPTED, at=0.0, targets=(target,))
     script_keys = [
@@ -40,7 +44,7 @@ def ingest(
         keys.DUE,
         keys.burst(target),
     ]
-    args = [60_000, 1000, "accepted", delivery.to_json(), "cms", target, quiet, max_wait]
+    args = [1, 1000, "accepted", delivery.to_json(), "cms", 60_000, mode, target, quiet, max_wait]
     return list(run(client, keys.SCRIPT_INGEST, script_keys, args))
 
 
@@ -51,10 +55,9 @@ def claim(client: redis.Redis) -> list[str]:
         keys.TRIGGER_PREFIX,
         keys.TRIGGERS_BY_TARGET_PREFIX,
         200,
-        3_600_000,
         60_000,
     ]
-    ids = run(client, keys.SCRIPT_CLAIM, [keys.DUE, keys.TRIGGERS, keys.TIMERS], args)
+    ids = run(client, keys.SCRIPT_CLAIM, [keys.DUE, keys.TRIGGERS, keys.STEPS], args)
     return [i.decode() for i in ids]
 
 
@@ -98,6 +101,19 @@ def test_ingest_records_once_and_answers_duplicate_with_the_first_id(rclient: re
     assert rclient.hget(keys.burst("blog"), "count") == b"1"
 
 
+def test_a_body_digest_only_merges_into_a_burst_still_pending(rclient: redis.Redis) -> None:
+    """The same body again while its burst collects is a retry; after the burst was claimed
+    it is a new change (an editor publishing the same entry again) and must build."""
+    outcome, first = ingest(rclient, "blog", 0, 0, token="body:x", mode="pending")
+    again, dup_of = ingest(rclient, "blog", 0, 0, token="body:x", mode="pending")
+    assert (outcome, again, dup_of) == (b"accepted", b"duplicate", first)
+    assert len(claim(rclient)) == 1
+    rclient.delete(keys.inflight("blog"))  # as if that build had ended
+    later, _ = ingest(rclient, "blog", 0, 0, token="body:x", mode="pending")
+    assert later == b"accepted", "the republish after the build is a new delivery"
+    assert rclient.hget(keys.burst("blog"), "count") == b"1"
+
+
 # -- claim and transitions -----------------------------------------------------------------------
 
 
@@ -114,7 +130,7 @@ def test_a_due_burst_is_claimed_once_into_a_queued_trigger(rclient: redis.Redis)
     assert trigger.status is TriggerStatus.QUEUED and trigger.target == "blog"
     assert claim(rclient) == [], "claimed once"
     assert rclient.get(keys.inflight("blog")) == trigger.id.encode()
-    assert rclient.zscore(keys.TIMERS, f"deploy:{trigger.id}:1") is not None
+    assert rclient.zscore(keys.STEPS, f"deploy:{trigger.id}:1") is not None
     assert not rclient.exists(keys.burst("blog"))
 
 
@@ -165,12 +181,12 @@ def test_a_step_is_completed_only_by_its_lease_holder(rclient: redis.Redis) -> N
     assert moves.move(
         trigger, after, done=Lease(step, "mine"), arm=(Step("watch", trigger.id, 1), 5)
     )
-    assert rclient.zscore(keys.TIMERS, step.member) is None
-    watch = rclient.zscore(keys.TIMERS, f"watch:{trigger.id}:1")
+    assert rclient.zscore(keys.STEPS, step.member) is None
+    watch = rclient.zscore(keys.STEPS, f"watch:{trigger.id}:1")
     assert watch is not None and 4_000 <= watch - server_ms(rclient) <= 5_000
 
 
-# -- the API budget, cron slots, timer leases -----------------------------------------------------
+# -- the API budget, cron slots, step leases ------------------------------------------------------
 
 
 def test_the_budget_hands_out_its_slots_then_says_how_long_to_wait(rclient: redis.Redis) -> None:
@@ -189,10 +205,17 @@ def test_a_cron_slot_is_decided_once(rclient: redis.Redis) -> None:
     assert rclient.hget(state, "last_fired") == b"600"
 
 
-def test_due_timers_are_taken_under_a_lease(rclient: redis.Redis) -> None:
-    rclient.zadd(keys.TIMERS, {"deploy:x-1:1": 0, "watch:y-1:2": server_ms(rclient) + 60_000})
-    taken = run(rclient, keys.SCRIPT_POP_TIMERS, [keys.TIMERS], [10, 30_000])
-    assert taken == [b"deploy:x-1:1"]
-    assert run(rclient, keys.SCRIPT_POP_TIMERS, [keys.TIMERS], [10, 30_000]) == [], "leased"
-    assert (rclient.zscore(keys.TIMERS, "deploy:x-1:1") or 0) - server_ms(rclient) > 29_000
-    assert orjson.loads(orjson.dumps([m.decode() for m in taken])) == ["deploy:x-1:1"]
+def test_due_steps_are_taken_under_a_lease_that_only_its_holder_renews(
+    rclient: redis.Redis,
+) -> None:
+    rclient.zadd(keys.STEPS, {"deploy:x-1:1": 0, "watch:y-1:2": server_ms(rclient) + 60_000})
+    where = [keys.STEPS, keys.STEP_LEASES]
+    taken = run(rclient, keys.SCRIPT_TAKE_STEPS, where, [10, 30_000, "worker-a"])
+    assert (
+        taken == [b"deploy:x-1:1"] and rclient.hget(keys.STEP_LEASES, "deploy:x-1:1") == b"worker-a"
+    )
+    assert run(rclient, keys.SCRIPT_TAKE_STEPS, where, [10, 30_000, "worker-b"]) == [], "leased"
+    assert (rclient.zscore(keys.STEPS, "deploy:x-1:1") or 0) - server_ms(rclient) > 29_000
+    assert run(rclient, keys.SCRIPT_RENEW_STEPS, where, [60_000, "worker-b", "deploy:x-1:1"]) == 0
+    assert run(rclient, keys.SCRIPT_RENEW_STEPS, where, [60_000, "worker-a", "deploy:x-1:1"]) == 1
+    assert (rclient.zscore(keys.STEPS, "deploy:x-1:1") or 0) - server_ms(rclient) > 59_000

@@ -4,8 +4,8 @@
 -- (lua/transition.lua), so it is claimed right after that build.
 -- KEYS[1] due zset  KEYS[2] triggers zset  KEYS[3] timers zset
 -- ARGV[1] burst key prefix  ARGV[2] in-flight key prefix  ARGV[3] trigger key prefix
--- ARGV[4] per-target triggers zset prefix  ARGV[5] max claims  ARGV[6] in-flight ttl ms
--- ARGV[7] recheck delay ms for targets with a build in flight
+-- ARGV[4] per-target triggers zset prefix  ARGV[5] max claims
+-- ARGV[6] recheck delay ms for targets with a build in flight
 -- Returns the new trigger ids.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -15,7 +15,7 @@ for _, target in ipairs(due) do
   local busy = ARGV[2] .. target
   if redis.call('EXISTS', busy) == 1 then
     -- one build at a time: the burst keeps collecting and is claimed when the build ends
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[7]), target)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), target)
   else
     local state = ARGV[1] .. target
     local first = tonumber(redis.call('HGET', state, 'first') or now)
@@ -29,12 +29,12 @@ for _, target in ipairs(due) do
       'status', 'queued', 'first_at', first,
       'last_at', redis.call('HGET', state, 'last') or first,
       'deliveries', redis.call('HGET', state, 'count') or '0',
-      'created_at', now, 'attempts', 0)
+      'created_at', now, 'attempts', 0, 'step', 'deploy:' .. id .. ':1')
     local last_delivery = redis.call('HGET', state, 'last_delivery')
     if last_delivery then redis.call('HSET', ARGV[3] .. id, 'last_delivery', last_delivery) end
     redis.call('DEL', state)
     redis.call('ZREM', KEYS[1], target)
-    redis.call('SET', busy, id, 'PX', tonumber(ARGV[6]))
+    redis.call('SET', busy, id)  -- freed by the trigger's final transition, or by the reaper
     redis.call('ZADD', KEYS[2], now, id)
     redis.call('ZADD', ARGV[4] .. target, now, id)
     redis.call('ZADD', KEYS[3], now, 'deploy:' .. id .. ':1')

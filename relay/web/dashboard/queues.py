@@ -21,6 +21,7 @@ from rq.registry import (
 )
 
 from relay.core import keys
+from relay.core.records import WorkerBeat
 from relay.core.store import Store
 
 #: a worker whose last heartbeat is older than this (seconds) is shown as stale; RQ drops its
@@ -46,13 +47,21 @@ class WorkerView:
     heartbeat_age: float | None  # seconds since the last heartbeat
     successful: int
     failed: int
+    claimer_age: float | None = None  # seconds since its claimer last beat; None: never
+    steps: int = 0  # deploy attempts and build polls it runs now
+    claimer_errors: int = 0
 
     @property
     def stale(self) -> bool:
         return self.heartbeat_age is None or self.heartbeat_age > STALE_AFTER
 
+    @property
+    def claiming(self) -> bool:
+        """Its claimer beats: it claims bursts and runs steps (else it only runs prune jobs)."""
+        return self.claimer_age is not None and self.claimer_age <= WorkerBeat.STALE_AFTER
+
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "stale": self.stale}
+        return {**self.__dict__, "stale": self.stale, "claiming": self.claiming}
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,9 @@ def _age(when: datetime | None) -> float | None:
     return max(0.0, (datetime.now(UTC) - when).total_seconds())
 
 
-def _worker(worker: Any) -> WorkerView:
+def _worker(worker: Any, beats: dict[str, WorkerBeat], now_ms: int) -> WorkerView:
+    name = str(worker.name)
+    beat = beats.get(name) or beats.get(name.rsplit("-", 1)[0])  # "w1-2": RQ restarted in w1
     return WorkerView(
         name=str(worker.name),
         state=str(worker.get_state()),
@@ -88,6 +99,9 @@ def _worker(worker: Any) -> WorkerView:
         heartbeat_age=_age(worker.last_heartbeat),
         successful=int(worker.successful_job_count),
         failed=int(worker.failed_job_count),
+        claimer_age=beat.age(now_ms) if beat else None,
+        steps=beat.steps if beat else 0,
+        claimer_errors=beat.claimer_errors if beat else 0,
     )
 
 
@@ -96,5 +110,9 @@ def queues_view(client: redis.Redis) -> QueuesView:
     counts: dict[str, Any] = {"name": queue.name, "queued": queue.count}
     for name, registry in REGISTRIES.items():
         counts[name] = registry(queue=queue).get_job_count(cleanup=False)
-    workers = sorted((_worker(w) for w in Worker.all(connection=client)), key=lambda w: w.name)
-    return QueuesView(queues=[counts], workers=workers, timers=Store(client).timer_count())
+    store = Store(client)
+    beats = {beat.name: beat for beat in store.workers()}
+    now = store.server_ms()
+    found = (_worker(w, beats, now) for w in Worker.all(connection=client))
+    workers = sorted(found, key=lambda w: w.name)
+    return QueuesView(queues=[counts], workers=workers, timers=store.timer_count())

@@ -1,0 +1,142 @@
+"""The deploy step: attempt n of a trigger, the Cloudflare call that asks for its build.
+
+    QUEUED | RETRYING ──▶ TRIGGERING ──▶ BUILDING (watch armed) | TRIGGERED | DRY_RUN
+                              │  └─────▶ RETRYING (attempt n+1 armed) | FAILED
+                              └── the API budget is full: back where it was, the same attempt
+                                  armed for when a slot frees up (no attempt spent)
+
+A step that finds its trigger still TRIGGERING for its own attempt ran before and its worker
+died during or after the call: that attempt is counted as interrupted and the next one armed
+(Cloudflare may have built it already: one extra build is the price of never losing one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from relay.core.clock import server_ms
+from relay.core.cloudflare.pages import Deployment
+from relay.core.exceptions import BudgetExhausted, CloudflareRejected, CloudflareRetryable
+from relay.core.records import Trigger, TriggerStatus
+from relay.core.settings import TargetSettings
+from relay.core.transitions import Lease, Step
+from workers.faults import die_at
+from workers.outcomes import fail_for_good, finish, retry_later
+from workers.runtime import Context
+
+log = logging.getLogger("relay.worker")
+
+LOST = "the trigger's record lost its fields (Redis restarted empty, or evicted or trimmed it)"
+
+
+def dry_run(ctx: Context, target: TargetSettings) -> bool:
+    if ctx.settings.dry_run:
+        return True
+    return target.deploy_hook is None and not ctx.settings.cloudflare.has_credentials
+
+
+def can_watch(ctx: Context, target: TargetSettings) -> bool:
+    return target.project is not None and ctx.settings.cloudflare.has_credentials
+
+
+def with_stage(trigger: Trigger, deployment: Deployment) -> Trigger:
+    return dataclasses.replace(
+        trigger,
+        deployment_id=deployment.id,
+        url=deployment.url,
+        environment=deployment.environment,
+        stage=deployment.stage,
+        stage_status=deployment.stage_status,
+        cf_created_on=deployment.created_on,
+    )
+
+
+def deploy(ctx: Context, lease: Lease) -> str:
+    n = lease.step.n
+    before = ctx.store.trigger(lease.step.trigger_id)
+    if before is None:
+        step = lease.step
+        lost = ctx.moves.lost(step.trigger_id, step.target, LOST, done=lease)
+        return "lost" if lost else "lost (taken over)"
+    if before.status is TriggerStatus.TRIGGERING and before.attempts == n:
+        message = f"attempt {n} was interrupted: the worker making it stopped"
+        retry_later(ctx, before, n, None, message, done=lease)
+        return "interrupted"
+    if before.status not in {TriggerStatus.QUEUED, TriggerStatus.RETRYING} or before.attempts >= n:
+        ctx.moves.drop(lease, before)
+        return f"stale (already {before.status})"
+    target = ctx.settings.targets.get(before.target)
+    if target is None:
+        message = f"target {before.target} is no longer in relay.toml"
+        fail_for_good(ctx, before, None, message, done=lease)
+        return "failed"
+    triggering = dataclasses.replace(
+        before,
+        status=TriggerStatus.TRIGGERING,
+        attempts=n,
+        attempt_at=server_ms(ctx.redis),
+        kind=target.kind,
+        project=target.project,
+        branch=target.branch,
+        note=None,
+    )
+    if not ctx.moves.move(before, triggering):
+        return "moved meanwhile"
+    if dry_run(ctx, target):
+        note = f"would deploy {target.describe()}"
+        dry = dataclasses.replace(triggering, status=TriggerStatus.DRY_RUN, note=note)
+        finish(ctx, triggering, dry, lease)
+        return "dry-run"
+    return _call(ctx, lease, before, triggering, target)
+
+
+def _call(
+    ctx: Context, lease: Lease, before: Trigger, triggering: Trigger, target: TargetSettings
+) -> str:
+    n = lease.step.n
+    die_at("deploy:before-call")
+    try:
+        if target.deploy_hook is not None:
+            deployment_id = ctx.pages.trigger_hook(target.deploy_hook.reveal())
+            deployment = None
+        else:
+            assert target.project is not None
+            deployment = ctx.pages.create_deployment(target.project, target.branch)
+            deployment_id = deployment.id
+    except BudgetExhausted as exc:
+        back = dataclasses.replace(
+            triggering,
+            status=before.status,
+            attempts=before.attempts,
+            attempt_at=before.attempt_at,
+            note="waiting for the Cloudflare API budget",
+        )
+        ctx.moves.move(triggering, back, done=lease, arm=(lease.step, exc.retry_after or 1.0))
+        return "waiting for the API budget"
+    except CloudflareRetryable as exc:
+        retry_later(ctx, triggering, n, exc, done=lease, retry_after=exc.retry_after)
+        return "retrying" if n < ctx.settings.retry.attempts else "failed"
+    except CloudflareRejected as exc:
+        fail_for_good(ctx, triggering, exc, done=lease)
+        return "failed"
+    die_at("deploy:after-call")
+    now = server_ms(ctx.redis)
+    accepted = dataclasses.replace(
+        triggering,
+        deployment_id=deployment_id,
+        triggered_at=now,
+        error=None,
+        error_code=None,
+        error_status=None,
+        next_attempt_at=None,
+    )
+    if deployment is not None:
+        accepted = with_stage(accepted, deployment)
+    if deployment_id and can_watch(ctx, target):
+        building = dataclasses.replace(accepted, status=TriggerStatus.BUILDING, progress_at=now)
+        poll = (Step("watch", triggering.id, 1), ctx.settings.cloudflare.poll_interval)
+        ctx.moves.move(triggering, building, done=lease, arm=poll)
+        return "building"
+    finish(ctx, triggering, dataclasses.replace(accepted, status=TriggerStatus.TRIGGERED), lease)
+    return "triggered"
