@@ -28,7 +28,7 @@ import redis
 
 from relay.cli.embedded_redis import RedisServer, free_port
 from relay.core import keys
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.relay_env import ACCOUNT, TOKEN, to_toml
 
 T = TypeVar("T")
@@ -218,7 +218,7 @@ class Stack:
         self.dir = workdir
         self.relay_src = relay_src or REPO
         self.redis_server = RedisServer(workdir / "redis", appendonly=True)
-        self.fake = FakePagesAPI(account_id=ACCOUNT, token=TOKEN)
+        self.fake = FakeCloudflare(account_id=ACCOUNT, token=TOKEN)
         self.procs: list[Proc] = []
         self._client: redis.Redis | None = None
 

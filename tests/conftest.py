@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from relay.cli.embedded_redis import RedisServer
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.relay_env import ACCOUNT, RELAY_ENV, TOKEN, RelayEnv
 
 
@@ -45,20 +45,20 @@ def rclient(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def fake_api_server() -> Iterator[FakePagesAPI]:
-    with FakePagesAPI(account_id=ACCOUNT, token=TOKEN) as fake:
+def fake_api_server() -> Iterator[FakeCloudflare]:
+    with FakeCloudflare(account_id=ACCOUNT, token=TOKEN) as fake:
         yield fake
 
 
 @pytest.fixture
-def fake_api(fake_api_server: FakePagesAPI) -> FakePagesAPI:
+def fake_api(fake_api_server: FakeCloudflare) -> FakeCloudflare:
     fake_api_server.reset()
     return fake_api_server
 
 
 @pytest.fixture
 def relay_env(
-    tmp_path: Path, redis_url: str, fake_api: FakePagesAPI, request: pytest.FixtureRequest
+    tmp_path: Path, redis_url: str, fake_api: FakeCloudflare, request: pytest.FixtureRequest
 ) -> Iterator[RelayEnv]:
     env = RelayEnv(tmp_path, redis_url, fake_api)
     yield env

@@ -11,7 +11,7 @@ import redis
 
 from relay.cli.embedded_redis import RedisServer
 from relay.core import keys
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli_json, send, setup, trigger
 from tests.helpers.senders import SECRET
@@ -40,7 +40,7 @@ def _holder(rclient: redis.Redis, member: str) -> str | None:
     return token.decode().split(":", 1)[0] if isinstance(token, bytes) else None
 
 
-def _builds_again(env: RelayEnv, url: str, fake_api: FakePagesAPI, before: int) -> None:
+def _builds_again(env: RelayEnv, url: str, fake_api: FakeCloudflare, before: int) -> None:
     """The target takes new builds: a new burst becomes a new build."""
     assert send(url, "cms", b'{"after":"the death"}').status_code == 202
     wait_for(
@@ -51,7 +51,7 @@ def _builds_again(env: RelayEnv, url: str, fake_api: FakePagesAPI, before: int) 
 
 
 def test_a_worker_killed_mid_deploy_is_settled_and_the_target_builds_again(
-    relay_env: RelayEnv, fake_api: FakePagesAPI, rclient: redis.Redis
+    relay_env: RelayEnv, fake_api: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     fake_api.add_project("blog")
     fake_api.fault(delay=20, times=1, method="POST", path_contains="/deployments")
@@ -76,7 +76,7 @@ def test_a_worker_killed_mid_deploy_is_settled_and_the_target_builds_again(
 
 
 def test_death_right_after_cloudflare_accepted_is_retried_not_lost(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     """The worst moment: Cloudflare started the build, the relay had not recorded it. The next
     worker retries (one extra build is the price of never losing one) and the trigger settles."""
@@ -96,7 +96,7 @@ def test_death_right_after_cloudflare_accepted_is_retried_not_lost(
 
 
 def test_death_during_a_watch_resumes_the_watch(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     fake_api.set_build(duration=1.0)
@@ -113,7 +113,7 @@ def test_death_during_a_watch_resumes_the_watch(
 
 
 def test_death_right_after_a_claim_still_builds(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     _config(relay_env)
@@ -128,7 +128,7 @@ def test_death_right_after_a_claim_still_builds(
 
 
 def test_the_only_worker_killed_and_restarted_settles_its_trigger(
-    relay_env: RelayEnv, fake_api: FakePagesAPI, rclient: redis.Redis
+    relay_env: RelayEnv, fake_api: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     """docker compose's `restart: unless-stopped`: the same worker comes back."""
     fake_api.add_project("blog")
@@ -145,7 +145,7 @@ def test_the_only_worker_killed_and_restarted_settles_its_trigger(
 
 
 def test_a_trigger_record_lost_under_a_running_build_fails_once_and_frees_the_target(
-    relay_env: RelayEnv, fake_api: FakePagesAPI, rclient: redis.Redis
+    relay_env: RelayEnv, fake_api: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     fake_api.add_project("blog")
     fake_api.set_build(duration=60)
@@ -165,7 +165,7 @@ def test_a_trigger_record_lost_under_a_running_build_fails_once_and_frees_the_ta
     assert lost[0]["status"] == "failed", "settled once, not retried in a loop"
 
 
-def test_sigterm_lets_the_job_in_hand_finish(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_sigterm_lets_the_job_in_hand_finish(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     fake_api.fault(delay=2, times=1, method="POST", path_contains="/deployments")
     url = setup(relay_env)
@@ -182,7 +182,7 @@ def test_sigterm_lets_the_job_in_hand_finish(relay_env: RelayEnv, fake_api: Fake
 
 
 def test_killed_receiver_loses_nothing_it_acknowledged(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     relay_env.write(
@@ -200,7 +200,7 @@ def test_killed_receiver_loses_nothing_it_acknowledged(
     assert row["deliveries"] == 10
 
 
-def test_worker_recovers_after_redis_restart(tmp_path: Path, fake_api: FakePagesAPI) -> None:
+def test_worker_recovers_after_redis_restart(tmp_path: Path, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     own = RedisServer(tmp_path / "redis", appendonly=True)
     own.start()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers import paths
 from tests.helpers.app_server import ADMIN
 from tests.helpers.processes import Server
@@ -54,7 +54,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def start(relay_env: RelayEnv, fake: FakePagesAPI, **target: Any) -> Server:
+def start(relay_env: RelayEnv, fake: FakeCloudflare, **target: Any) -> Server:
     fake.add_project("blog", production_branch="main", subdomain="blog-7q2.pages.dev")
     relay_env.env["RELAY_ADMIN_TOKEN"] = ADMIN
     relay_env.write(
@@ -84,7 +84,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_sign_in_watch_the_countdown_and_the_deployment_appear(
-    page: Page, relay_env: RelayEnv, fake_api: FakePagesAPI
+    page: Page, relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.set_build(duration=1.5)
     server = start(relay_env, fake_api, debounce="5s")
@@ -126,7 +126,7 @@ def test_sign_in_watch_the_countdown_and_the_deployment_appear(
 
 
 def test_deploy_now_fails_then_replay_by_clicking(
-    page: Page, relay_env: RelayEnv, fake_api: FakePagesAPI
+    page: Page, relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.set_build(duration=0.5)
     error = {"code": 8000007, "message": "Injected: project not found."}  # not retryable

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import time
 
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send
 from tests.helpers.senders import SECRET
 
 
 def test_deploy_now_during_a_build_builds_right_after_it(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     """Webhooks keep arriving (every 0.5 s, inside the 3 s quiet period) while a build runs and
     an operator asks for `relay deploy --now`: the next build starts as soon as the running one

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import ACCOUNT, TOKEN, RelayEnv, cli_json, send
 from tests.helpers.senders import SECRET, WHSEC, github_headers, standard_headers
@@ -28,7 +28,7 @@ def _hook(targets: list[str], **extra: Any) -> dict[str, Any]:
 
 
 def test_burst_of_50_is_one_build_after_the_quiet_period(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog", production_branch="main")
     fake_api.set_build(duration=0.5)
@@ -68,7 +68,9 @@ def test_burst_of_50_is_one_build_after_the_quiet_period(
     assert len(deliveries) == 50 and {d["outcome"] for d in deliveries} == {"accepted"}
 
 
-def test_continuous_stream_builds_at_max_wait(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_continuous_stream_builds_at_max_wait(
+    relay_env: RelayEnv, fake_api: FakeCloudflare
+) -> None:
     fake_api.add_project("docs")
     relay_env.write(
         {
@@ -92,7 +94,7 @@ def test_continuous_stream_builds_at_max_wait(relay_env: RelayEnv, fake_api: Fak
 
 
 def test_three_workers_three_bursts_three_builds(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     for name in ("one", "two", "three"):
         fake_api.add_project(name)
@@ -120,7 +122,7 @@ def test_three_workers_three_bursts_three_builds(
     assert sorted(c["project"] for c in fake_api.create_calls()) == ["one", "three", "two"]
 
 
-def test_same_delivery_id_twice_counts_once(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_same_delivery_id_twice_counts_once(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     relay_env.write(
         {
@@ -149,7 +151,7 @@ def test_same_delivery_id_twice_counts_once(relay_env: RelayEnv, fake_api: FakeP
     assert sorted(outcomes) == ["accepted", "accepted", "duplicate"]
 
 
-def test_deploy_hook_target(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_deploy_hook_target(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("site")
     hook_url = fake_api.add_deploy_hook("site", "preview")
     relay_env.env["SITE_HOOK"] = hook_url
@@ -176,7 +178,7 @@ def test_deploy_hook_target(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None
     assert hook_id not in relay_env.logs(), "the hook URL must not reach the logs"
 
 
-def test_rejections_and_limits(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_rejections_and_limits(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     relay_env.write(
         {
             "targets": {"blog": _target("blog")},

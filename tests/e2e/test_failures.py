@@ -6,14 +6,14 @@ import json
 
 import httpx
 
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.catcher import Capture
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send, setup, trigger
 from tests.helpers.senders import SECRET
 
 
-def test_5xx_is_retried_until_it_builds(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_5xx_is_retried_until_it_builds(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     fake_api.fault(status=500, times=2, method="POST", path_contains="/deployments")
     url = setup(relay_env)
@@ -27,7 +27,9 @@ def test_5xx_is_retried_until_it_builds(relay_env: RelayEnv, fake_api: FakePages
     assert 'relay_builds_total{status="success",target="blog"} 1.0' in metrics
 
 
-def test_retry_after_wins_over_backoff_and_max(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_retry_after_wins_over_backoff_and_max(
+    relay_env: RelayEnv, fake_api: FakeCloudflare
+) -> None:
     fake_api.add_project("blog")
     fake_api.fault(status=429, retry_after=2, times=1, method="POST", path_contains="/deployments")
     url = setup(relay_env, retry={"initial": "0.1s", "max": "0.2s"})
@@ -39,7 +41,7 @@ def test_retry_after_wins_over_backoff_and_max(relay_env: RelayEnv, fake_api: Fa
 
 
 def test_timeouts_and_dropped_connections_are_retried(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     fake_api.fault(delay=2.5, times=1, method="POST", path_contains="/deployments")
@@ -51,7 +53,7 @@ def test_timeouts_and_dropped_connections_are_retried(
 
 
 def test_other_4xx_fails_at_once_then_replay_builds(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     url = setup(relay_env, project="missing")
     assert send(url, "cms", b'{"a":1}').status_code == 202
@@ -71,7 +73,7 @@ def test_other_4xx_fails_at_once_then_replay_builds(
 
 
 def test_exhausted_retries_fail_for_good_and_notify(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     fake_api.fault(status=503, times=10, method="POST", path_contains="/deployments")
@@ -87,7 +89,7 @@ def test_exhausted_retries_fail_for_good_and_notify(
 
 
 def test_build_failure_and_recovery_are_notified(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     fake_api.set_build(duration=0.2, outcome="failure")
@@ -110,7 +112,7 @@ def test_build_failure_and_recovery_are_notified(
         )
 
 
-def test_one_build_in_flight_per_target(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_one_build_in_flight_per_target(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     fake_api.set_build(duration=3.0)
     url = setup(relay_env)
@@ -135,7 +137,7 @@ def test_one_build_in_flight_per_target(relay_env: RelayEnv, fake_api: FakePages
     assert sorted(r["deliveries"] for r in rows) == [1, 20]
 
 
-def test_shared_api_budget_is_never_exceeded(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_shared_api_budget_is_never_exceeded(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     for name in ("a", "b", "c", "d"):
         fake_api.add_project(name)
     relay_env.write(
@@ -162,7 +164,7 @@ def test_shared_api_budget_is_never_exceeded(relay_env: RelayEnv, fake_api: Fake
         assert len(in_window) <= 2, f"{len(in_window)} API calls within 2 s: {times}"
 
 
-def test_stuck_build_is_reported(relay_env: RelayEnv, fake_api: FakePagesAPI) -> None:
+def test_stuck_build_is_reported(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
     fake_api.add_project("blog")
     fake_api.set_build(duration=120)
     url = setup(relay_env, stuck_after="1s")

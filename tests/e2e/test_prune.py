@@ -23,7 +23,7 @@ from relay.core.exceptions import PruneBusy, PruneInterrupted
 from relay.core.prune_record import last_prune
 from relay.core.settings import CloudflareSettings, Settings
 from relay.web.providers.registry import PROVIDERS
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.relay_env import ACCOUNT, TOKEN, RelayEnv
 from workers import prune_job
 from workers import runtime as context
@@ -34,13 +34,13 @@ DAY = 86400.0
 BRANCHES = ["main", "staging", "feature/login", "fix/typo", "docs"]
 
 
-def _api(fake: FakePagesAPI, method: str, path: str, **kw: Any) -> Any:
+def _api(fake: FakeCloudflare, method: str, path: str, **kw: Any) -> Any:
     url = f"{fake.base_url}/accounts/{ACCOUNT}/pages/projects/{path}"
     answer = httpx.request(method, url, headers={"Authorization": f"Bearer {TOKEN}"}, **kw)
     return answer.json()
 
 
-def _listing(fake: FakePagesAPI, project: str = "blog") -> list[dict[str, Any]]:
+def _listing(fake: FakeCloudflare, project: str = "blog") -> list[dict[str, Any]]:
     out, page = [], 1
     while items := _api(fake, "GET", f"{project}/deployments?page={page}&per_page=25")["result"]:
         out += items
@@ -49,7 +49,7 @@ def _listing(fake: FakePagesAPI, project: str = "blog") -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def blog(fake_api: FakePagesAPI) -> Iterator[FakePagesAPI]:
+def blog(fake_api: FakeCloudflare) -> Iterator[FakeCloudflare]:
     """130 deployments over 58 days on 5 branches, 6 more on a branch not built for a month
     (its newest a failure), the live deployment rolled back to a 20-day-old build, and two
     builds in flight."""
@@ -78,7 +78,7 @@ def blog(fake_api: FakePagesAPI) -> Iterator[FakePagesAPI]:
     yield fake_api
 
 
-def _settings(redis_url: str, fake: FakePagesAPI, **target: Any) -> Settings:
+def _settings(redis_url: str, fake: FakeCloudflare, **target: Any) -> Settings:
     config = {"project": "blog", "branch": "main", "keep": "7d", **target}
     raw = {
         "redis": {"url": redis_url},
@@ -130,16 +130,16 @@ def _expected(listing: list[dict[str, Any]], live: str, cutoff: float) -> set[st
     }
 
 
-def _live(fake: FakePagesAPI) -> str:
+def _live(fake: FakeCloudflare) -> str:
     return str(_api(fake, "GET", "blog")["result"]["canonical_deployment"]["id"])
 
 
-def _deletes(fake: FakePagesAPI) -> list[dict[str, Any]]:
+def _deletes(fake: FakeCloudflare) -> list[dict[str, Any]]:
     return [c for c in fake.calls() if c["method"] == "DELETE"]
 
 
 def test_prune_deletes_exactly_what_no_rule_protects(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     before, live = _listing(blog), _live(blog)
     assert len(before) == 138 and any(not _final(d) for d in before)
@@ -162,7 +162,7 @@ def test_prune_deletes_exactly_what_no_rule_protects(
 
 
 def test_dry_run_deletes_nothing_and_plans_what_a_run_deletes(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     settings = _settings(redis_url, blog)
     dry = _prune(rclient, settings, dry_run=True)
@@ -177,7 +177,7 @@ def test_dry_run_deletes_nothing_and_plans_what_a_run_deletes(
 class FaultAfter:
     """Progress hook: queue a fault on the fake after `n` deletions."""
 
-    def __init__(self, fake: FakePagesAPI, n: int, **fault: Any) -> None:
+    def __init__(self, fake: FakeCloudflare, n: int, **fault: Any) -> None:
         self.fake, self.n, self.fault, self.name, self.done = fake, n, fault, "", 0
 
     def phase(self, name: str, total: int | None) -> None:
@@ -192,7 +192,7 @@ class FaultAfter:
 
 @pytest.mark.parametrize("fault", [{"status": 500}, {"drop": True}], ids=["500", "dropped"])
 def test_a_fault_mid_prune_leaves_a_resumable_state(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI, fault: dict[str, Any]
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare, fault: dict[str, Any]
 ) -> None:
     settings = _settings(redis_url, blog)
     before, live = _listing(blog), _live(blog)
@@ -217,7 +217,7 @@ def test_a_fault_mid_prune_leaves_a_resumable_state(
 
 
 def test_a_deletion_whose_answer_was_lost_counts_as_gone(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     settings = _settings(redis_url, blog)
     with pytest.raises(PruneInterrupted):
@@ -231,7 +231,7 @@ def test_a_deletion_whose_answer_was_lost_counts_as_gone(
 
 
 def test_a_fault_before_planning_keeps_the_last_record(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     settings = _settings(redis_url, blog)
     _prune(rclient, settings)
@@ -243,7 +243,7 @@ def test_a_fault_before_planning_keeps_the_last_record(
 
 
 def test_building_and_unparseable_deployments_are_never_deleted(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     in_flight = {d["id"] for d in _listing(blog) if not _final(d)}
     report = _prune(rclient, _settings(redis_url, blog), now=time.time() + 30 * DAY)
@@ -288,7 +288,7 @@ def test_the_rules_in_order() -> None:
 
 
 def test_one_prune_per_project_at_a_time(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare
 ) -> None:
     rclient.set(keys.prune_lock("blog"), "another-run", ex=60)
     with pytest.raises(PruneBusy, match="already running"):
@@ -317,7 +317,7 @@ def test_pacer_spaces_calls_and_yields_to_a_busy_budget(rclient: redis.Redis) ->
 
 
 def test_a_scheduled_prune_runs_in_chunks_on_a_worker(
-    rclient: redis.Redis, redis_url: str, blog: FakePagesAPI, monkeypatch: pytest.MonkeyPatch
+    rclient: redis.Redis, redis_url: str, blog: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = _settings(redis_url, blog)
     context.configure(settings)
@@ -350,7 +350,7 @@ def _write(env: RelayEnv) -> None:
     env.write({"cloudflare": {"budget": 1_000_000}, "targets": {"blog": target}})
 
 
-def test_cli_dry_run_then_json(relay_env: RelayEnv, blog: FakePagesAPI) -> None:
+def test_cli_dry_run_then_json(relay_env: RelayEnv, blog: FakeCloudflare) -> None:
     _write(relay_env)
     dry = _cli(relay_env, "prune", "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -367,7 +367,7 @@ def test_cli_dry_run_then_json(relay_env: RelayEnv, blog: FakePagesAPI) -> None:
 
 
 def test_cli_interrupted_says_so_in_one_line_and_resumes(
-    relay_env: RelayEnv, blog: FakePagesAPI
+    relay_env: RelayEnv, blog: FakeCloudflare
 ) -> None:
     _write(relay_env)
     blog.fault(method="DELETE", status=503)

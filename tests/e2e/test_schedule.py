@@ -24,7 +24,7 @@ from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.web.providers.registry import PROVIDERS
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import RelayEnv
 from tests.helpers.senders import SECRET, github_headers
@@ -191,7 +191,7 @@ def test_prune_schedule_enqueues_one_job_per_slot(rclient: redis.Redis, redis_ur
 
 
 def test_a_tick_becomes_one_build_through_real_processes(
-    relay_env: RelayEnv, fake_api: FakePagesAPI, rclient: redis.Redis
+    relay_env: RelayEnv, fake_api: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     yearly = "0 0 1 1 *"  # never fires by itself during the test: the tick's "now" is injected
     fake_api.add_project("blog")

@@ -9,7 +9,7 @@ import httpx
 import redis
 
 from relay.core import keys
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send, trigger
 from tests.helpers.senders import SECRET
@@ -26,7 +26,7 @@ def _config(env: RelayEnv, **server: object) -> None:
 
 
 def test_an_identical_republish_after_a_build_builds_again(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     """Storyblok, Strapi and DatoCMS bodies often carry only ids: publishing the same entry
     twice sends the same body. The second publish is a change, not a retry."""
@@ -47,7 +47,7 @@ def test_an_identical_republish_after_a_build_builds_again(
 
 
 def test_a_failure_stays_replayable_past_keep_deployments(
-    relay_env: RelayEnv, fake_api: FakePagesAPI, rclient: redis.Redis
+    relay_env: RelayEnv, fake_api: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     _config(relay_env, keep_deployments=2)
     url = relay_env.serve().url
@@ -70,7 +70,7 @@ def test_a_failure_stays_replayable_past_keep_deployments(
 
 
 def test_a_claimer_that_hits_a_bug_goes_on_and_says_so(
-    relay_env: RelayEnv, fake_api: FakePagesAPI
+    relay_env: RelayEnv, fake_api: FakeCloudflare
 ) -> None:
     fake_api.add_project("blog")
     _config(relay_env)

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from relay.web import status_page
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.app_server import (
     ADMIN,
     BEARER,
@@ -25,7 +25,7 @@ from tests.helpers.senders import SECRET
 
 
 @pytest.fixture
-def project(fake_api: FakePagesAPI) -> FakePagesAPI:
+def project(fake_api: FakeCloudflare) -> FakeCloudflare:
     fake_api.add_project(
         "blog",
         production_branch="main",
@@ -45,7 +45,7 @@ def project(fake_api: FakePagesAPI) -> FakePagesAPI:
 
 
 @pytest.fixture
-def app(redis_url: str, project: FakePagesAPI) -> Iterator[AppServer]:
+def app(redis_url: str, project: FakeCloudflare) -> Iterator[AppServer]:
     with AppServer(make_settings(redis_url, fake=project)) as server:
         yield server
 
@@ -57,13 +57,13 @@ def get(app: AppServer, path: str, **kwargs: object) -> httpx.Response:
     return answer
 
 
-def api_reads(fake: FakePagesAPI) -> int:
+def api_reads(fake: FakeCloudflare) -> int:
     return sum(
         1 for c in fake.calls() if c["method"] == "GET" and "/pages/projects/blog" in c["path"]
     )
 
 
-def test_project_live_deployment_and_recent_ones(app: AppServer, project: FakePagesAPI) -> None:
+def test_project_live_deployment_and_recent_ones(app: AppServer, project: FakeCloudflare) -> None:
     page = get(app, "/status/blog")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "public, max-age=15"
@@ -89,7 +89,7 @@ def test_project_live_deployment_and_recent_ones(app: AppServer, project: FakePa
 
 
 def test_cloudflare_is_read_once_per_freshness_window(
-    app: AppServer, project: FakePagesAPI, monkeypatch: pytest.MonkeyPatch
+    app: AppServer, project: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for _ in range(5):
         assert get(app, "/status/blog").status_code == 200
@@ -100,7 +100,7 @@ def test_cloudflare_is_read_once_per_freshness_window(
 
 
 def test_stale_data_when_cloudflare_fails(
-    app: AppServer, project: FakePagesAPI, monkeypatch: pytest.MonkeyPatch
+    app: AppServer, project: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "blog.example.org" in get(app, "/status/blog").text
     monkeypatch.setattr(status_page, "FRESH", 0.0)
@@ -111,7 +111,7 @@ def test_stale_data_when_cloudflare_fails(
 
 
 def test_relay_records_when_cloudflare_never_answered(
-    app: AppServer, project: FakePagesAPI, rclient: redis.Redis
+    app: AppServer, project: FakeCloudflare, rclient: redis.Redis
 ) -> None:
     Records(rclient, app.settings).succeed("blog")
     project.fault(status=503, times=5)
@@ -138,7 +138,7 @@ def test_unknown_target(app: AppServer) -> None:
     assert get(app, "/status/nope").status_code == 404
 
 
-def test_optional_status_token(redis_url: str, project: FakePagesAPI) -> None:
+def test_optional_status_token(redis_url: str, project: FakeCloudflare) -> None:
     environ = {"RELAY_STATUS_TOKEN": "share-me-4c2a"}  # or [server] status_token
     with AppServer(make_settings(redis_url, fake=project, environ=environ)) as app:
         assert get(app, "/status/blog").status_code == 404
@@ -149,7 +149,7 @@ def test_optional_status_token(redis_url: str, project: FakePagesAPI) -> None:
         assert get(app, "/status/blog", headers=BEARER).status_code == 200
 
 
-def test_per_target_status_token(redis_url: str, project: FakePagesAPI) -> None:
+def test_per_target_status_token(redis_url: str, project: FakeCloudflare) -> None:
     targets = {
         "blog": {"project": "blog", "status_token": "blog-link-91e"},
         "docs": {"deploy_hook": "${DOCS_HOOK}"},

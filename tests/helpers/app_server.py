@@ -30,7 +30,7 @@ from relay.core.store import Store
 from relay.core.transitions import Transitions
 from relay.web.app import create_app
 from relay.web.providers.registry import PROVIDERS
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import ACCOUNT, TOKEN
 from tests.helpers.senders import SECRET, github_headers
@@ -47,7 +47,7 @@ def make_settings(
     redis_url: str,
     *,
     admin: str | None = ADMIN,
-    fake: FakePagesAPI | None = None,
+    fake: FakeCloudflare | None = None,
     targets: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:

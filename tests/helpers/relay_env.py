@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.pages_api import FakePagesAPI
+from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import RelayProcess, Server
 from tests.helpers.senders import SECRET, github_headers
@@ -67,7 +67,7 @@ def to_toml(doc: dict[str, Any]) -> str:
 class RelayEnv:
     """A relay set-up in a temp dir: its relay.toml, environment and processes."""
 
-    def __init__(self, tmp_path: Path, redis_url: str, fake: FakePagesAPI | None) -> None:
+    def __init__(self, tmp_path: Path, redis_url: str, fake: FakeCloudflare | None) -> None:
         self.dir = tmp_path
         self.redis_url = redis_url
         self.fake = fake

@@ -4,6 +4,7 @@ faults and the global rate limit (Pages reference §1.4, Workers Builds referenc
 They are shared by every path under `/client/v4`, Pages and Workers Builds alike, so a fault or
 the 1,200-per-5-minutes budget works the same way on both products.
 """
+
 from __future__ import annotations
 
 import math

@@ -39,8 +39,13 @@ class HookLimits:
     starts: list[tuple[float, str]] = field(default_factory=list)  # (created, worker tag)
 
     def __post_init__(self) -> None:
-        if self.per_worker < 1 or self.per_account < 1 or not self.window > 0:
+        self.configure(self.per_worker, self.per_account, self.window)
+
+    def configure(self, per_worker: int, per_account: int, window: float) -> None:
+        """New limits; the builds already counted stay counted."""
+        if per_worker < 1 or per_account < 1 or not window > 0:
             raise ValueError("limits must be >= 1 and the window > 0")
+        self.per_worker, self.per_account, self.window = per_worker, per_account, window
 
     def check(self, tag: str, now: float) -> None:
         """Raise the 429 (with `Retry-After`) if one more build for `tag` is too many."""
@@ -84,7 +89,9 @@ class DeployHooks:
             raise ApiError(404, CODE_NOT_FOUND, MSG_NOT_FOUND)
         return hook
 
-    def update(self, worker: Worker, hook_uuid: str, name: str, branch: str, now: float) -> WorkerHook:
+    def update(
+        self, worker: Worker, hook_uuid: str, name: str, branch: str, now: float
+    ) -> WorkerHook:
         """PUT: the same full body as create (§8)."""
         hook = self.get(worker, hook_uuid)
         hook.name, hook.branch, hook.modified = name, branch, now

@@ -22,7 +22,10 @@ from .workers_objects import CODE_BAD_BODY, MSG_BAD_BODY, WorkerBuild
 
 Line = tuple[float, str]
 
-INIT_LINES = ("Initializing build environment...", "Success: Finished initializing build environment")
+INIT_LINES = (
+    "Initializing build environment...",
+    "Success: Finished initializing build environment",
+)
 # UNCONFIRMED wording: no source quotes these three lines
 CANCELLED_LINE = "Build was cancelled"
 SKIPPED_LINE = "Build was skipped: no changed file matches the build watch paths"
@@ -86,7 +89,10 @@ def planned_lines(build: WorkerBuild, worker_name: str) -> list[Line]:
         return []  # still queued, or cancelled before it got a slot
     if profile.log_lines is not None:
         return _spread(profile.log_lines, start, end) if profile.log_lines else []
-    return [*_spread(list(INIT_LINES), start, running), *_spread(_body(build, worker_name), running, end)]
+    return [
+        *_spread(list(INIT_LINES), start, running),
+        *_spread(_body(build, worker_name), running, end),
+    ]
 
 
 def printed_lines(build: WorkerBuild, worker_name: str, now: float) -> list[list[float | str]]:

@@ -17,6 +17,7 @@ from collections import deque
 
 from .envelope import JSON, ApiError
 from .times import iso
+from .workers_hooks import DeployHooks
 from .workers_objects import (
     CODE_NO_CONFIG,
     CODE_NOT_FOUND,
@@ -34,7 +35,6 @@ from .workers_objects import (
     branch_matches,
     new_tag,
 )
-from .workers_hooks import DeployHooks
 from .workers_render import render_build, render_script_deployment, trigger_without_token
 
 PENDING = ("queued", "initializing")  # a deploy hook returns such a build again (§4.3)
@@ -42,7 +42,7 @@ PENDING = ("queued", "initializing")  # a deploy hook returns such a build again
 
 class WorkersState:
     """All mutable Workers Builds state of one fake account. Every public method takes the
-    lock; the `render_*` ones return JSON as seen at `now`."""
+    lock; `render` returns a Build as JSON as seen at `now`."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -165,7 +165,9 @@ class WorkersState:
                 key=lambda b: b.seq,
             )
             for build in waiting:
-                earliest = max(build.created + build.profile.queued_for, self._floor, self._last_start)
+                earliest = max(
+                    build.created + build.profile.queued_for, self._floor, self._last_start
+                )
                 at = self._free_slot(earliest, ends)
                 if at > now:
                     break  # first come, first served: later builds wait behind it
@@ -271,7 +273,11 @@ class WorkersState:
                 raise ApiError(*self.cancel_stopped_error)
             end = build.end
             assert end is not None
-            return {"build_outcome": build.outcome(now), "build_uuid": build.uuid, "stopped_on": iso(end)}
+            return {
+                "build_outcome": build.outcome(now),
+                "build_uuid": build.uuid,
+                "stopped_on": iso(end),
+            }
 
     def builds_of(self, tag: str | None, now: float) -> list[WorkerBuild]:
         """A Worker's builds (every build for None), newest first."""

@@ -193,7 +193,9 @@ class WorkersApi:
     async def get_worker_config(self, request: Request) -> Response:
         self._builds_auth(request)
         with self.state.lock:
-            return envelope(render_worker_config(self.state.by_tag(request.path_params["script_tag"])))
+            return envelope(
+                render_worker_config(self.state.by_tag(request.path_params["script_tag"]))
+            )
 
     async def list_triggers(self, request: Request) -> Response:
         self._builds_auth(request)
@@ -299,7 +301,9 @@ class WorkersApi:
         params = request.path_params
         with self.state.lock:
             worker = self.state.by_script_name(params["script_name"])
-            return envelope(render_hook(self.state.hooks.get(worker, params["deploy_hook_uuid"]), worker))
+            return envelope(
+                render_hook(self.state.hooks.get(worker, params["deploy_hook_uuid"]), worker)
+            )
 
     async def update_hook(self, request: Request) -> Response:
         self._builds_auth(request)
@@ -309,7 +313,9 @@ class WorkersApi:
             self.state.hooks.get(worker, params["deploy_hook_uuid"])
         name, branch = hook_body(await read_object(request))
         with self.state.lock:
-            hook = self.state.hooks.update(worker, params["deploy_hook_uuid"], name, branch, time.time())
+            hook = self.state.hooks.update(
+                worker, params["deploy_hook_uuid"], name, branch, time.time()
+            )
             return envelope(render_hook(hook, worker))
 
     async def delete_hook(self, request: Request) -> Response:
@@ -318,7 +324,9 @@ class WorkersApi:
         params = request.path_params
         with self.state.lock:
             worker = self.state.by_script_name(params["script_name"])
-            return envelope(render_hook(self.state.hooks.delete(worker, params["deploy_hook_uuid"]), worker))
+            return envelope(
+                render_hook(self.state.hooks.delete(worker, params["deploy_hook_uuid"]), worker)
+            )
 
     async def trigger_hook(self, request: Request) -> Response:
         """No auth and no body (§4.3). A pending build of this hook comes back with

@@ -3,33 +3,38 @@
 Tests and sandbox users drive the fake through it: add projects and deploy hooks, read the call
 log, queue faults, shape builds, seed history, set limits, reset. It is kept off `/client/v4` so
 the real API surface stays clean; it needs no auth, is not logged and is not rate limited.
+This module holds the Pages and the shared endpoints; `workers_control.py` the Workers ones.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .pages_http import ALL_METHODS, FakeServices
-from .pages_objects import JSON, ApiError, BuildProfile
-from .pages_traffic import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, Fault
-
-Handler = Callable[[Request, JSON], Awaitable[Any]]
+from .envelope import ALL_METHODS, API_PREFIX, JSON, ApiError
+from .pages_objects import BuildProfile
+from .pages_routes import pages_hook_path
+from .services import FakeServices
+from .traffic import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, Fault
+from .workers_control import Handler, WorkersControl
 
 
 def hook_path(hook_id: str) -> str:
-    return f"/client/v4/pages/webhooks/deploy_hooks/{hook_id}"
+    """A Pages deploy hook's path from the server root."""
+    return API_PREFIX + pages_hook_path(hook_id)
 
 
 class ControlApi:
+    """Every control endpoint; `routes()` is mounted under `/__fake__`."""
+
     def __init__(self, services: FakeServices) -> None:
         self.services = services
-        self.state = services.state
+        self.state = services.pages
+        self.workers = WorkersControl(services)
 
     def routes(self) -> list[BaseRoute]:
         table: list[tuple[str, str, Handler]] = [
@@ -47,6 +52,7 @@ class ControlApi:
             ("POST", "/concurrency", self.set_concurrency),
             ("POST", "/ratelimit", self.set_rate_limit),
             ("POST", "/canonical_delete_error", self.set_canonical_delete_error),
+            *self.workers.table(),
         ]
         routes: list[BaseRoute] = [
             Route(path, _json_endpoint(handler), methods=[method])
@@ -57,12 +63,13 @@ class ControlApi:
 
     async def info(self, request: Request, body: JSON) -> JSON:
         state, limiter = self.state, self.services.limiter
+        credentials = self.services.credentials
         base = str(request.base_url).rstrip("/")
         with state.lock:
             return {
-                "base_url": base + "/client/v4",
-                "account_id": state.account_id,
-                "token": state.token,
+                "base_url": base + API_PREFIX,
+                "account_id": credentials.account_id,
+                "token": credentials.token,
                 "projects": sorted(state.projects),
                 "hooks": [
                     {
@@ -77,6 +84,7 @@ class ControlApi:
                 "build": vars(state.profile),
                 "concurrency": state.concurrency,
                 "ratelimit": {"limit": limiter.limit, "window": limiter.window},
+                **self.workers.info(base),
             }
 
     async def add_project(self, request: Request, body: JSON) -> JSON:
@@ -145,10 +153,7 @@ class ControlApi:
             return [self.state.render(d, now) for d in made]
 
     async def reset(self, request: Request, body: JSON) -> JSON:
-        self.state.reset()
-        self.services.faults.clear()
-        self.services.calls.clear()
-        self.services.limiter.configure(DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW)
+        self.services.reset()
         return {"ok": True}
 
     async def set_concurrency(self, request: Request, body: JSON) -> JSON:

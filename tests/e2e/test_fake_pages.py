@@ -1,39 +1,31 @@
-"""Tests of the fake Cloudflare Pages API (tests/fakes/), over real HTTP only.
+"""Tests of the Pages half of the fake Cloudflare API (`tests/fakes/cloudflare/`), over real
+HTTP only: the old `tests.fakes.pages_api` suite, ported to the package that replaces it.
 
-The contract is /work/shared/reference/cloudflare-pages-api.md (section numbers below refer to
-it) and the official OpenAPI subset pages-openapi.json.
+The contract is `shared/reference/cloudflare-pages-api.md` (section numbers below refer to it)
+and the official OpenAPI subset pages-openapi.json (`../shared/cloudflare/` beside the checkout,
+else the copy in `tests/fixtures/cloudflare/`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.fakes.pages_api import FakePagesAPI
-from tests.fakes.pages_http import API_PREFIX, FakeServices, PagesApi
-from tests.fakes.pages_model import FakeState
-from tests.fakes.pages_traffic import CallLog, FaultQueue, RateLimiter
+from tests.fakes.cloudflare import API_PREFIX, FakeCloudflare
+from tests.fakes.cloudflare.pages_routes import PagesApi
+from tests.fakes.cloudflare.schemas import PAGES_REFERENCE, PAGES_SCHEMA, load_schema
+from tests.fakes.cloudflare.services import FakeServices
+from tests.helpers.paths import ROOT
+from tests.helpers.polling import wait_for
 
 JSON = dict[str, Any]
-T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
-OPENAPI_CANDIDATES = [
-    ROOT / "docs" / "cloudflare" / "pages-openapi.json",
-    Path("/work/shared/cloudflare/pages-openapi.json"),
-]
-REFERENCE_CANDIDATES = [
-    ROOT / "docs" / "cloudflare-pages-api.md",
-    Path("/work/shared/reference/cloudflare-pages-api.md"),
-]
 
 # Reference §4.1 and §5, copied; checked against the reference text when it is available.
 DEPLOYMENT_FIELDS = {
@@ -64,19 +56,19 @@ MSG_ALIASED = (
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakePagesAPI]:
-    with FakePagesAPI() as fake:
+def server() -> Iterator[FakeCloudflare]:
+    with FakeCloudflare() as fake:
         yield fake
 
 
 @pytest.fixture
-def cf(server: FakePagesAPI) -> FakePagesAPI:
+def cf(server: FakeCloudflare) -> FakeCloudflare:
     server.reset()
     return server
 
 
 @pytest.fixture
-def api(cf: FakePagesAPI) -> Iterator[httpx.Client]:
+def api(cf: FakeCloudflare) -> Iterator[httpx.Client]:
     """A client for `/accounts/<account>/pages/projects`, authenticated with the token."""
     base = f"{cf.base_url}/accounts/{cf.account_id}/pages/projects"
     headers = {"Authorization": f"Bearer {cf.token}"}
@@ -102,35 +94,17 @@ def fails(response: httpx.Response, status: int, code: int, message: str | None 
         assert body["errors"][0]["message"] == message
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 5.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result is not None:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def projects_url(cf: FakePagesAPI) -> str:
+def projects_url(cf: FakeCloudflare) -> str:
     return f"{cf.base_url}/accounts/{cf.account_id}/pages/projects"
-
-
-def first_existing(paths: list[Path]) -> Path:
-    for path in paths:
-        if path.exists():
-            return path
-    pytest.skip(f"none of {paths} exists")
 
 
 # -- the contract ----------------------------------------------------------------------------
 
 
 def test_every_implemented_operation_is_in_the_openapi_subset() -> None:
-    spec = json.loads(first_existing(OPENAPI_CANDIDATES).read_text())
+    spec = load_schema(PAGES_SCHEMA)
     implemented = set()
-    services = FakeServices(FakeState("a" * 32, "t"), FaultQueue(), RateLimiter(), CallLog())
-    for route in PagesApi(services).routes():
+    for route in PagesApi(FakeServices.create("a" * 32, "t")).routes():
         path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or set()
         if path in ("/{path:path}", "/pages/webhooks/deploy_hooks/{hook_id}"):
             continue  # catch-all (7003), and the deploy hook, which no schema has (§3.1)
@@ -145,7 +119,9 @@ def test_every_implemented_operation_is_in_the_openapi_subset() -> None:
 
 
 def test_field_lists_match_the_reference() -> None:
-    text = first_existing(REFERENCE_CANDIDATES).read_text()
+    if not PAGES_REFERENCE.exists():
+        pytest.skip(f"{PAGES_REFERENCE} is not beside this checkout")
+    text = PAGES_REFERENCE.read_text(encoding="utf-8")
 
     def fields(start: str, end: str) -> set[str]:
         section = text[text.index(start) : text.index(end)]
@@ -160,7 +136,7 @@ def test_field_lists_match_the_reference() -> None:
 # -- envelope and auth -----------------------------------------------------------------------
 
 
-def test_auth_bearer_or_email_and_key(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_auth_bearer_or_email_and_key(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     url = f"{api.base_url}blog"
     assert ok(api.get("/blog"))["name"] == "blog"
@@ -177,14 +153,14 @@ def test_auth_bearer_or_email_and_key(cf: FakePagesAPI, api: httpx.Client) -> No
     fails(httpx.get(other, headers=api.headers), 403, 10000, "Authentication error")
 
 
-def test_ratelimit_headers_on_every_answer(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_ratelimit_headers_on_every_answer(cf: FakeCloudflare, api: httpx.Client) -> None:
     for response in (api.get("/nope"), httpx.get(projects_url(cf), headers=api.headers)):
         assert re.fullmatch(r'"default";r=\d+;t=\d+', response.headers["ratelimit"])
         assert response.headers["ratelimit-policy"] == '"default";q=1200;w=300'
         assert "retry-after" not in response.headers
 
 
-def test_unknown_path_is_7003(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_unknown_path_is_7003(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     fails(api.get("/blog/nothing-here"), 404, 7003, "No route for the URI")
     fails(api.put("/blog/deployments"), 404, 7003)
@@ -195,7 +171,9 @@ def test_unknown_path_is_7003(cf: FakePagesAPI, api: httpx.Client) -> None:
 # -- create ----------------------------------------------------------------------------------
 
 
-def test_create_with_branch_returns_a_full_deployment(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_create_with_branch_returns_a_full_deployment(
+    cf: FakeCloudflare, api: httpx.Client
+) -> None:
     cf.add_project("blog")
     dep = ok(api.post("/blog/deployments", files={"branch": (None, "feature/New-UI")}))
     assert set(dep) == DEPLOYMENT_FIELDS
@@ -221,7 +199,7 @@ def test_create_with_branch_returns_a_full_deployment(cf: FakePagesAPI, api: htt
     assert call["status"] == 200 and call["deployment_id"] == dep["id"]
 
 
-def test_create_without_branch_builds_production(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_create_without_branch_builds_production(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("site", production_branch="live")
     variants: list[dict[str, Any]] = [
         {},
@@ -235,7 +213,7 @@ def test_create_without_branch_builds_production(cf: FakePagesAPI, api: httpx.Cl
         assert dep["deployment_trigger"]["metadata"]["branch"] == "live"
 
 
-def test_create_rejects_other_content_types(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_create_rejects_other_content_types(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     response = api.post("/blog/deployments", json={"branch": "x"})
     fails(response, 400, 8000000)
@@ -245,7 +223,7 @@ def test_create_rejects_other_content_types(cf: FakePagesAPI, api: httpx.Client)
     assert ok(api.get("/blog/deployments")) == []
 
 
-def test_unknown_project_and_deployment(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_unknown_project_and_deployment(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     fails(api.post("/nope/deployments", files={"branch": (None, "x")}), 404, 8000007, MSG_PROJECT)
     fails(api.get("/nope"), 404, 8000007, MSG_PROJECT)
@@ -259,7 +237,7 @@ def test_unknown_project_and_deployment(cf: FakePagesAPI, api: httpx.Client) -> 
 # -- builds over time ------------------------------------------------------------------------
 
 
-def test_stages_progress_in_order_then_alias_moves(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_stages_progress_in_order_then_alias_moves(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.set_build(duration=0.5)
     dep = ok(api.post("/blog/deployments", files={"branch": (None, "Fix/API")}))
@@ -286,7 +264,7 @@ def test_stages_progress_in_order_then_alias_moves(cf: FakePagesAPI, api: httpx.
 
 
 @pytest.mark.parametrize("outcome", ["failure", "canceled"])
-def test_failed_and_canceled_builds(cf: FakePagesAPI, api: httpx.Client, outcome: str) -> None:
+def test_failed_and_canceled_builds(cf: FakeCloudflare, api: httpx.Client, outcome: str) -> None:
     cf.add_project("blog")
     cf.set_build(outcome=outcome, fail_stage="build")
     dep = ok(api.post("/blog/deployments"))
@@ -298,7 +276,7 @@ def test_failed_and_canceled_builds(cf: FakePagesAPI, api: httpx.Client, outcome
     assert ok(api.get("/blog"))["canonical_deployment"] is None
 
 
-def test_skipped_build(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_skipped_build(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.set_build(outcome="skipped")
     dep = ok(api.post("/blog/deployments"))
@@ -307,7 +285,7 @@ def test_skipped_build(cf: FakePagesAPI, api: httpx.Client) -> None:
     assert got["latest_stage"]["status"] != "active"
 
 
-def test_concurrency_limit_keeps_builds_queued(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_concurrency_limit_keeps_builds_queued(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.set_concurrency(1)
     cf.set_build(duration=0.4)
@@ -336,7 +314,7 @@ def test_concurrency_limit_keeps_builds_queued(cf: FakePagesAPI, api: httpx.Clie
     assert ok(api.get(f"/blog/deployments/{first['id']}"))["aliases"] is None  # alias moved
 
 
-def test_canonical_and_latest_deployment(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_canonical_and_latest_deployment(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog", subdomain="blog-x1y.pages.dev", domains=["blog.example.com"])
     prod = ok(api.post("/blog/deployments"))
     preview = ok(api.post("/blog/deployments", files={"branch": (None, "staging")}))
@@ -358,7 +336,7 @@ def test_canonical_and_latest_deployment(cf: FakePagesAPI, api: httpx.Client) ->
 # -- list, delete, retry, rollback -----------------------------------------------------------
 
 
-def test_pagination_newest_first(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_pagination_newest_first(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("big")
     start = time.time() - 86400
     items = [
@@ -386,7 +364,7 @@ def test_pagination_newest_first(cf: FakePagesAPI, api: httpx.Client) -> None:
     assert previews.json()["result_info"]["total_count"] == 20
 
 
-def test_delete_rules(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_delete_rules(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     base = time.time() - 3600
     old_prod, live, old_stage, new_stage = cf.seed_deployments(
@@ -415,7 +393,7 @@ def test_delete_rules(cf: FakePagesAPI, api: httpx.Client) -> None:
     assert [d["id"] for d in ok(api.get("/blog/deployments"))] == [live["id"]]
 
 
-def test_retry_and_rollback(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_retry_and_rollback(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     first = ok(api.post("/blog/deployments"))
     second = ok(api.post("/blog/deployments"))
@@ -433,7 +411,7 @@ def test_retry_and_rollback(cf: FakePagesAPI, api: httpx.Client) -> None:
 # -- deploy hooks ----------------------------------------------------------------------------
 
 
-def test_deploy_hook(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_deploy_hook(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     url = cf.add_deploy_hook("blog", "staging")
     assert re.fullmatch(re.escape(cf.base_url) + r"/pages/webhooks/deploy_hooks/[0-9a-f-]{36}", url)
@@ -457,7 +435,7 @@ def test_deploy_hook(cf: FakePagesAPI, api: httpx.Client) -> None:
 # -- faults and limits -----------------------------------------------------------------------
 
 
-def test_fault_500_once_then_ok(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_fault_500_once_then_ok(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.fault(status=500, method="POST", path_contains="/deployments")
     fails(api.post("/blog/deployments"), 500, 8000000)
@@ -466,7 +444,9 @@ def test_fault_500_once_then_ok(cf: FakePagesAPI, api: httpx.Client) -> None:
     assert len(ok(api.get("/blog/deployments"))) == 1
 
 
-def test_fault_429_with_retry_after_and_custom_errors(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_fault_429_with_retry_after_and_custom_errors(
+    cf: FakeCloudflare, api: httpx.Client
+) -> None:
     cf.add_project("blog")
     cf.fault(status=429, retry_after=7, times=2)
     for _ in range(2):
@@ -478,7 +458,7 @@ def test_fault_429_with_retry_after_and_custom_errors(cf: FakePagesAPI, api: htt
     fails(api.get("/blog"), 400, 8000013, "nope")
 
 
-def test_fault_delay(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_fault_delay(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.fault(delay=0.3, path_contains="/blog")
     started = time.monotonic()
@@ -491,7 +471,7 @@ def test_fault_delay(cf: FakePagesAPI, api: httpx.Client) -> None:
     assert wait_for(lambda: ok(api.get("/blog/deployments")) or None)
 
 
-def test_fault_drop_closes_the_connection(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_fault_drop_closes_the_connection(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.fault(drop=True, method="POST")
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
@@ -500,7 +480,7 @@ def test_fault_drop_closes_the_connection(cf: FakePagesAPI, api: httpx.Client) -
     assert [c["status"] for c in cf.create_calls()] == ["dropped", 200]
 
 
-def test_rate_limit(cf: FakePagesAPI, api: httpx.Client) -> None:
+def test_rate_limit(cf: FakeCloudflare, api: httpx.Client) -> None:
     cf.add_project("blog")
     cf.set_rate_limit(3, window=60)
     remaining = [api.get("/blog").headers["ratelimit"].split(";")[1] for _ in range(3)]
@@ -520,7 +500,7 @@ def test_rate_limit(cf: FakePagesAPI, api: httpx.Client) -> None:
 
 
 def test_cli_serves_a_sandbox() -> None:
-    command = [sys.executable, "-m", "tests.fakes.pages_api", "--port", "0", "--project", "blog",
+    command = [sys.executable, "-m", "tests.fakes.cloudflare", "--port", "0", "--project", "blog",
                "--hook", "blog:main", "--build-duration", "0"]  # fmt: skip
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
         try:
