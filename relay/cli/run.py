@@ -11,6 +11,7 @@ import uvicorn
 from relay.cli.options import Options, pass_options, setup_logging
 from relay.core.connections import sync_client
 from relay.core.settings import Settings
+from workers.worker import run_worker
 
 
 def print_warnings(settings: Settings) -> None:
@@ -71,10 +72,11 @@ def serve(options: Options, host: str, port: int, workers: int, access_log: bool
 def worker(options: Options, burst: bool, name: str | None) -> None:
     """Run a worker: claims due bursts, triggers Cloudflare, retries and watches builds.
 
-    An RQ worker with its scheduler, plus the claimer loop. Run one or more; each burst
-    becomes exactly one build however many run. SIGTERM lets the job in hand finish.
+    The claimer loop and the threads that run each deploy attempt and build poll under a
+    lease (a worker that dies has its work taken over within [worker] step_lease), plus an RQ
+    worker for the prune jobs. Run one or more; each burst becomes exactly one build however
+    many run. SIGTERM lets the work in hand finish.
     """
-    from workers.worker import run_worker
 
     setup_logging()
     settings = options.settings()
