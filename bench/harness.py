@@ -342,7 +342,13 @@ class Served:
 
 def hmac_hook(targets: list[str], secret: str = SECRET) -> dict[str, Any]:
     """A hook verified like GitHub signs: X-Hub-Signature-256 = sha256=<hex HMAC of the body>."""
-    return {"provider": "hmac-sha256", "secret": secret, "targets": targets}
+    return {
+        "provider": "hmac-sha256",
+        "header": "X-Hub-Signature-256",
+        "prefix": "sha256=",
+        "secret": secret,
+        "targets": targets,
+    }
 
 
 def loaded_modules(pid: int, names: Sequence[str]) -> dict[str, bool]:

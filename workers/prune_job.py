@@ -21,7 +21,6 @@ from functools import partial
 from typing import Any
 
 import redis
-from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from relay.core import keys
@@ -29,6 +28,7 @@ from relay.core.cloudflare.client import CloudflareClient
 from relay.core.cloudflare.pages import Pages
 from relay.core.cloudflare.usage import ApiBudget, record_call
 from relay.core.exceptions import BudgetExhausted, CloudflareRejected, PruneBusy, PruneInterrupted
+from relay.core.job_queue import job_queue
 from relay.core.settings import CloudflareSettings, Settings
 from workers import runtime as context
 from workers.prune import Pruner
@@ -108,7 +108,7 @@ def enqueue_prune(
     client: redis.Redis, target: str, slot: int, part: int = 1, delay: float = 0
 ) -> None:
     """Queue (part `part` of) the prune of `target` for cron slot `slot`; once per id."""
-    queue = Queue(keys.QUEUE, connection=client)
+    queue = job_queue(client)
     options: dict[str, Any] = {
         "job_id": f"prune-{target}-{slot}-{part}",
         "unique": True,

@@ -13,7 +13,11 @@ the dashboard's own JavaScript), compared in constant time, and an `Origin` (els
 this site when the browser sends one. Bearer callers need neither: a browser never adds that
 header by itself. The cookie is also SameSite=Strict, so CSRF is the second lock.
 
-With no admin token configured nothing is accepted (`DashboardOff`). The refusals are
+Sessions are also kept in Redis, so signing out ends one on the server (the old cookie no longer
+works anywhere), and rotating the admin token ends them all. Wrong admin tokens, by form or as
+Bearer, are counted per client address in Redis (every receiver process together): past
+`ATTEMPTS` in `ATTEMPT_WINDOW` seconds the address gets 429 with Retry-After until the window
+ends. With no admin token configured nothing is accepted (`DashboardOff`). The refusals are
 exceptions; `relay.web.errors` turns them into the sign-in page, the "disabled" page or JSON.
 """
 
@@ -26,15 +30,20 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import redis
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.core.exceptions import DashboardOff, Forbidden, NotAuthenticated
+from relay.core import keys
+from relay.core.exceptions import DashboardOff, Forbidden, NotAuthenticated, TooManyAttempts
 from relay.core.secret import Secret
 
 COOKIE = "relay_session"
 #: how long a sign-in lasts (seconds)
 SESSION_MAX_AGE = 7 * 86400
+#: wrong admin tokens (form or Bearer) allowed from one address per window, then 429
+ATTEMPTS = 10
+ATTEMPT_WINDOW = 60
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 _KEY_LABEL = b"deploy-hook-relay dashboard session v1"
@@ -68,7 +77,11 @@ def same_origin(request: Request) -> bool:
 
 
 class Access:
-    def __init__(self, token: Secret | None) -> None:
+    """`client`: the Redis that keeps sessions and failed attempts (shared by every receiver
+    process). Without one (unit tests), sessions are the signed cookies alone."""
+
+    def __init__(self, token: Secret | None, client: redis.Redis | None = None) -> None:
+        self.client = client
         self._token = token if token else None
         self._key = (
             hmac.new(self._token.encode(), _KEY_LABEL, hashlib.sha256).digest()
@@ -93,9 +106,17 @@ class Access:
     # -- sessions --------------------------------------------------------------------------------
 
     def new_session(self) -> str:
-        """A fresh cookie value: `<id>.<issued>.<signature>`."""
-        payload = f"{secrets.token_urlsafe(18)}.{int(time.time())}"
+        """A fresh session, recorded in Redis; its cookie value: `<id>.<issued>.<signature>`."""
+        session_id = secrets.token_urlsafe(18)
+        if self.client is not None:
+            self.client.set(keys.session(session_id), "1", ex=SESSION_MAX_AGE)
+        payload = f"{session_id}.{int(time.time())}"
         return f"{payload}.{self.sign('session:' + payload)}"
+
+    def end_session(self, session_id: str) -> None:
+        """Sign a session out on the server: its cookie stops working at once, everywhere."""
+        if self.client is not None:
+            self.client.delete(keys.session(session_id))
 
     def session_id(self, cookie: str | None) -> str | None:
         """The session id of a valid, unexpired cookie value; None otherwise."""
@@ -109,7 +130,45 @@ class Access:
             return None
         if time.time() - int(issued) > SESSION_MAX_AGE:
             return None
+        if self.client is not None and not self.client.exists(keys.session(session_id)):
+            return None  # signed out
         return session_id
+
+    # -- failed attempts -------------------------------------------------------------------------
+
+    def _address(self, request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def throttle(self, request: Request) -> None:
+        """`TooManyAttempts` (429) while this address has too many recent wrong tokens."""
+        if self.client is None:
+            return
+        key = keys.auth_failures(self._address(request))
+        failures = self.client.get(key)
+        if failures is not None and int(failures) >= ATTEMPTS:
+            wait = max(1, self.client.ttl(key))
+            raise TooManyAttempts(
+                f"too many wrong admin tokens from this address; try again in {wait}s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def failed_attempt(self, request: Request) -> None:
+        """Count a wrong token from this address (every receiver process counts together)."""
+        if self.client is None:
+            return
+        key = keys.auth_failures(self._address(request))
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(key, 0, ex=ATTEMPT_WINDOW, nx=True)  # the window starts at the first failure
+        pipe.incr(key)
+        pipe.execute()
+
+    def check_token(self, request: Request, candidate: str) -> bool:
+        """Whether `candidate` is the admin token, slowed down for an address that guesses."""
+        self.throttle(request)
+        if self.token_matches(candidate):
+            return True
+        self.failed_attempt(request)
+        return False
 
     def set_cookie(self, response: Response, request: Request, value: str) -> None:
         response.set_cookie(
@@ -133,7 +192,7 @@ class Access:
             return None
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials:
-            return Identity("bearer") if self.token_matches(credentials.strip()) else None
+            return Identity("bearer") if self.check_token(request, credentials.strip()) else None
         session_id = self.session_id(request.cookies.get(COOKIE))
         return Identity("session", session_id) if session_id else None
 

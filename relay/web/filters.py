@@ -1,7 +1,8 @@
 """Per-hook filters: which verified deliveries should build, and why the others do not.
 
 A delivery that fails a filter is answered `200 {"ignored": REASON}` (so the sender does not
-retry it) and recorded, but touches no target.
+retry it) and recorded, but touches no target. Filters fail closed: what a rule needs and the
+delivery does not establish keeps it from building.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _json_path(doc: Any, path: str) -> Any:
     for part in path.removeprefix("$.").split("."):
         if isinstance(doc, dict) and part in doc:
             doc = doc[part]
-        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+        elif isinstance(doc, list) and part.isascii() and part.isdigit() and int(part) < len(doc):
             doc = doc[int(part)]
         else:
             return None
@@ -66,18 +67,25 @@ def _rule_reason(rule: MatchRule, request: IncomingRequest, body: _Body) -> str 
 def ignore_reason(
     filters: FilterSettings, provider: Provider, request: IncomingRequest, verified: Verified
 ) -> str | None:
-    """None when the delivery should build; else a short reason naming the rule it failed."""
+    """None when the delivery should build; else a short reason naming the rule it failed.
+
+    Filters fail closed: a rule that needs the event, the branch, the type or a field that could
+    not be established (from signed or trusted data) does not let the delivery through.
+    """
+    if verified.handshake:
+        return f"{verified.event or 'handshake'}: the sender's unsigned handshake, never built"
     events = filters.events if filters.events is not None else provider.default_events
-    if events is not None and verified.event is not None and not _matches(verified.event, events):
-        return f"event {verified.event} is not one of {', '.join(events)}"
-    if (
-        filters.branches
-        and verified.branch is not None
-        and not _matches(verified.branch, filters.branches)
-    ):
-        return f"branch {verified.branch} is not one of {', '.join(filters.branches)}"
-    if filters.branches and verified.branch is None and verified.event in {"push", "Push Hook"}:
-        return "push without a branch (tag or other ref)"
+    if events is not None:
+        if verified.event is None:
+            return f"the event is unknown, and only {', '.join(events)} build"
+        if not _matches(verified.event, events):
+            return f"event {verified.event} is not one of {', '.join(events)}"
+    if filters.branches:
+        if verified.branch is None:
+            allowed = ", ".join(filters.branches)
+            return f"the branch is unknown (a tag, or not a push), and only {allowed} build"
+        if not _matches(verified.branch, filters.branches):
+            return f"branch {verified.branch} is not one of {', '.join(filters.branches)}"
     if filters.types and not (
         verified.content_type is not None and _matches(verified.content_type, filters.types)
     ):

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import redis.asyncio as aredis
 
 from relay.core import keys
+from relay.core.connections import Ack
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.scripts import lua
 from relay.core.settings import HookSettings, ServerSettings, Settings
+from relay.web.providers.base import Verified
 from relay.web.script_batch import ScriptBatcher
 
 
@@ -37,34 +39,60 @@ class DedupeToken:
     mode: str  # "seen" | "pending"
 
 
-def dedupe_tokens(settings: ServerSettings, delivery: Delivery) -> list[DedupeToken]:
-    """How a repeat of `delivery` is recognised. A rejected request takes no part in dedupe, so
-    a forged request can never make the real one look like a retry."""
-    if delivery.outcome is DeliveryOutcome.REJECTED:
+def _hashed(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def dedupe_tokens(
+    settings: ServerSettings, delivery: Delivery, verified: Verified | None
+) -> list[DedupeToken]:
+    """How a repeat of `delivery` is recognised, from what its verification established.
+
+    Only signed material makes a repeat a duplicate for long: the signed delivery id
+    (`dedupe_window`), or the signature itself where it covers a timestamp (as long as the
+    tolerance lets a replay through). An unsigned id is a hint: it recognises the sender's own
+    retries, and a replay with a new one is simply not recognised by it. The body's digest only
+    merges a repeat into a burst still pending. A rejected request takes no part in dedupe, so a
+    forged request can never make the real one look like a retry.
+    """
+    if delivery.outcome is DeliveryOutcome.REJECTED or verified is None:
         return []
-    if delivery.sender_id:
-        digest = hashlib.sha256(delivery.sender_id.encode()).hexdigest()[:32]
-        return [
-            DedupeToken(keys.dedupe(delivery.hook, "id:" + digest), settings.dedupe_window, "seen")
-        ]
-    if settings.digest_window <= 0:
-        return []
-    key = keys.dedupe(delivery.hook, "body:" + delivery.digest)
-    return [DedupeToken(key, settings.digest_window, "pending")]
+    hook = delivery.hook
+    tokens = []
+    if verified.delivery_id:
+        key = keys.dedupe(hook, "id:" + _hashed(verified.delivery_id))
+        tokens.append(DedupeToken(key, settings.dedupe_window, "seen"))
+    if verified.replay_token:
+        # a signature over a timestamp is unique to one sending: remember it as long as the
+        # tolerance lets a replay through (both ways), or for dedupe_window when unbounded
+        window = verified.replay_window
+        ttl = 2 * window if window > 0 else settings.dedupe_window
+        key = keys.dedupe(hook, "sig:" + _hashed(verified.replay_token))
+        tokens.append(DedupeToken(key, ttl, "seen"))
+    if verified.hint_id:
+        key = keys.dedupe(hook, "hint:" + _hashed(verified.hint_id))
+        tokens.append(DedupeToken(key, settings.dedupe_window, "seen"))
+    if not verified.delivery_id and settings.digest_window > 0:
+        key = keys.dedupe(hook, "body:" + delivery.digest)
+        tokens.append(DedupeToken(key, settings.digest_window, "pending"))
+    return tokens
 
 
 class Ingest:
     def __init__(self, client: aredis.Redis, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self._script = ScriptBatcher(client, lua(keys.SCRIPT_INGEST))
+        # `[redis] ack` beyond "written": the batch's pipeline ends with the WAIT / WAITAOF
+        self._script = ScriptBatcher(client, lua(keys.SCRIPT_INGEST), Ack.of(settings.redis))
 
-    async def store(self, hook: HookSettings, delivery: Delivery) -> tuple[str, str]:
+    async def store(
+        self, hook: HookSettings, delivery: Delivery, verified: Verified | None = None
+    ) -> tuple[str, str]:
         """Record `delivery` and, when accepted, touch its targets. Returns (outcome, id); the
         outcome is "duplicate" (and the id the first delivery's) for a repeat (`dedupe_tokens`).
         """
         server = self.settings.server
-        tokens = dedupe_tokens(server, delivery)
+        tokens = dedupe_tokens(server, delivery, verified)
         touch = delivery.targets if delivery.outcome is DeliveryOutcome.ACCEPTED else ()
         script_keys = [
             *(token.key for token in tokens),

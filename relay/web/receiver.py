@@ -21,27 +21,13 @@ from starlette.types import Scope
 from relay.core.exceptions import BodyTooLarge, NotFound, StorageUnavailable, WebhookRejected
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.settings import HookSettings, Settings
+from relay.web.bodies import read_body
 from relay.web.filters import ignore_reason
 from relay.web.ingest import Ingest, body_digest
 from relay.web.metrics import DELIVERIES, INGEST_SECONDS
-from relay.web.providers.base import IncomingRequest, Provider
+from relay.web.providers.base import IncomingRequest, Provider, Verified
 
 log = logging.getLogger("relay.web.receiver")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused early (from Content-Length) or as soon as `limit` is passed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def answer(status: int, doc: dict[str, object]) -> Response:
@@ -74,7 +60,8 @@ class Receiver:
         if hook is None:
             raise NotFound(f"unknown hook {name!r}")
         try:
-            body = await read_body(request, self.settings.server.max_body)
+            server = self.settings.server
+            body = await read_body(request, server.max_body, server.body_timeout)
         except BodyTooLarge:
             counter(name, "too_large").inc()
             raise
@@ -105,19 +92,21 @@ class Receiver:
             await self._reject(hook, delivery, exc)
             raise
         delivery.event = verified.event
-        delivery.sender_id = verified.delivery_id
+        delivery.sender_id = verified.delivery_id or verified.hint_id
         reason = ignore_reason(hook.filters, provider, incoming, verified)
         if reason is not None:
             delivery.outcome, delivery.reason = DeliveryOutcome.IGNORED, reason
         else:
             delivery.targets = hook.targets
-        response = await self._store(hook, delivery, provider.accepted_status)
+        response = await self._store(hook, delivery, verified, provider.accepted_status)
         INGEST_SECONDS.observe(time.perf_counter() - started)
         return response
 
-    async def _store(self, hook: HookSettings, delivery: Delivery, accepted: int) -> Response:
+    async def _store(
+        self, hook: HookSettings, delivery: Delivery, verified: Verified, accepted: int
+    ) -> Response:
         try:
-            outcome, delivery_id = await self.ingest.store(hook, delivery)
+            outcome, delivery_id = await self.ingest.store(hook, delivery, verified)
         except (RedisError, OSError, TimeoutError) as exc:
             counter(hook.name, "unavailable").inc()
             log.warning(

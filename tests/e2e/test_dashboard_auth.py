@@ -89,11 +89,12 @@ def test_forged_or_expired_cookies_are_refused(app: AppServer) -> None:
 
 
 def test_rotating_the_token_signs_everyone_out(redis_url: str) -> None:
-    with AppServer(make_settings(redis_url, admin="first-token")) as before:
-        client = sign_in(before, "first-token")
+    with AppServer(make_settings(redis_url, admin="first-admin-token-0123")) as before:
+        client = sign_in(before, "first-admin-token-0123")
         cookie = client.cookies[COOKIE]
         assert client.get("/api/targets").status_code == 200
-    with AppServer(make_settings(redis_url, admin="second-token")) as after, after.client() as c:
+    second = make_settings(redis_url, admin="second-admin-token-0123")
+    with AppServer(second) as after, after.client() as c:
         c.cookies.set(COOKIE, cookie)
         assert c.get("/api/targets").status_code == 401
 

@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from relay.core import keys
 from relay.core.cloudflare.pages import Deployment
 from relay.core.config import parse_settings
 from relay.core.exceptions import PruneBusy, PruneInterrupted
+from relay.core.job_queue import SERIALIZER, job_queue
 from relay.core.prune_record import last_prune
 from relay.core.settings import CloudflareSettings, Settings
 from relay.web.providers.registry import PROVIDERS
@@ -324,9 +325,11 @@ def test_a_scheduled_prune_runs_in_chunks_on_a_worker(
     monkeypatch.setattr(prune_job, "CHUNK_SECONDS", 0.05)
     enqueue_prune(rclient, "blog", 1_800_000_000)
     enqueue_prune(rclient, "blog", 1_800_000_000)  # the same slot again: one job
-    queue = Queue(keys.QUEUE, connection=rclient)
+    queue = job_queue(rclient)
     assert queue.count == 1
-    SimpleWorker([queue], connection=rclient).work(burst=True, logging_level="WARNING")
+    SimpleWorker([queue], connection=rclient, serializer=SERIALIZER).work(
+        burst=True, logging_level="WARNING"
+    )
 
     status = last_prune(rclient, "blog")
     assert status is not None and status.status == "done" and status.origin == "schedule"

@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import redis
-from rq import Queue
 
 from relay.core import controls as actions
 from relay.core import keys
 from relay.core.config import load_settings, parse_settings
 from relay.core.cron import next_slot, schedule_status
+from relay.core.job_queue import job_queue
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
 from relay.core.store import Store
@@ -183,7 +183,7 @@ def test_prune_schedule_enqueues_one_job_per_slot(rclient: redis.Redis, redis_ur
     tick_schedules(rclient, settings, now=slot - 60)
     for _ in range(3):
         tick_schedules(rclient, settings, now=slot + 2)
-    queue = Queue(keys.QUEUE, connection=rclient)
+    queue = job_queue(rclient)
     assert queue.job_ids == [f"prune-blog-{slot}-1"]
     job = queue.fetch_job(f"prune-blog-{slot}-1")
     assert job is not None and job.func_name == "workers.prune_job.prune_job"
@@ -200,7 +200,15 @@ def test_a_tick_becomes_one_build_through_real_processes(
     relay_env.write(
         {
             "targets": {"blog": {**target, "schedule": yearly}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
     server = relay_env.serve()

@@ -22,7 +22,6 @@ import uvicorn
 from relay.core import controls as actions
 from relay.core import keys
 from relay.core.cloudflare.client import CloudflareClient
-from relay.core.cloudflare.pages import Pages
 from relay.core.config import parse_settings
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.settings import Settings
@@ -35,6 +34,7 @@ from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import ACCOUNT, TOKEN
 from tests.helpers.senders import SECRET, github_headers
 from workers import outcomes as settle
+from workers import runtime
 from workers.claimer import claim_bursts
 from workers.runtime import Context
 
@@ -50,6 +50,8 @@ def make_settings(
     fake: FakeCloudflare | None = None,
     targets: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
+    hooks: dict[str, Any] | None = None,
+    server: dict[str, Any] | None = None,
 ) -> Settings:
     """Two targets by default: `blog` (Pages API) and `docs` (a deploy hook whose URL is secret)."""
     env = {"DOCS_HOOK": HOOK_URL_SECRET, **(environ or {})}
@@ -60,7 +62,17 @@ def make_settings(
             "blog": {"project": "blog", "branch": "main", "debounce": "30s", "max_wait": "5m"},
             "docs": {"deploy_hook": "${DOCS_HOOK}", "debounce": "10s"},
         },
-        "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+        "hooks": {
+            "cms": {
+                "provider": "hmac-sha256",
+                "header": "X-Hub-Signature-256",
+                "prefix": "sha256=",
+                "secret": SECRET,
+                "targets": ["blog"],
+            },
+            **(hooks or {}),
+        },
+        "server": server or {},
     }
     if admin is not None:
         raw["admin"] = {"token": admin}
@@ -133,7 +145,7 @@ class Records:
             client,
             self.store,
             Transitions(client),
-            Pages(CloudflareClient(settings.cloudflare)),
+            runtime.platform(settings, CloudflareClient(settings.cloudflare)),
         )
 
     def claim(self, target: str) -> str:

@@ -233,6 +233,7 @@ SPECS = [
         "other-secret",
         "X-Hub-Signature-256",
         ("X-Hub-Signature-256", r"(.+)"),
+        options={"header": "X-Hub-Signature-256", "prefix": "sha256="},
         equivalent=_hex_case_only,
     ),
     Spec(

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from rq import Queue, Worker
 from rq.registry import (
     DeferredJobRegistry,
     FailedJobRegistry,
@@ -20,7 +19,7 @@ from rq.registry import (
     StartedJobRegistry,
 )
 
-from relay.core import keys
+from relay.core.job_queue import job_queue, queue_workers
 from relay.core.records import WorkerBeat
 from relay.core.store import Store
 
@@ -106,13 +105,13 @@ def _worker(worker: Any, beats: dict[str, WorkerBeat], now_ms: int) -> WorkerVie
 
 
 def queues_view(client: redis.Redis) -> QueuesView:
-    queue = Queue(keys.QUEUE, connection=client)
+    queue = job_queue(client)
     counts: dict[str, Any] = {"name": queue.name, "queued": queue.count}
     for name, registry in REGISTRIES.items():
         counts[name] = registry(queue=queue).get_job_count(cleanup=False)
     store = Store(client)
     beats = {beat.name: beat for beat in store.workers()}
     now = store.server_ms()
-    found = (_worker(w, beats, now) for w in Worker.all(connection=client))
+    found = (_worker(w, beats, now) for w in queue_workers(client))
     workers = sorted(found, key=lambda w: w.name)
     return QueuesView(queues=[counts], workers=workers, timers=store.timer_count())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -9,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from relay.core.exceptions import DashboardOff, Forbidden
 from relay.web.access import CSRF_FIELD, DISABLED, NO_STORE, Access, same_origin
+from relay.web.bodies import read_form
 
 
 def safe_next(value: str | None) -> str:
@@ -19,9 +21,10 @@ def safe_next(value: str | None) -> str:
 
 
 class SignIn:
-    def __init__(self, access: Access, templates: Jinja2Templates) -> None:
+    def __init__(self, access: Access, templates: Jinja2Templates, body_timeout: float) -> None:
         self.access = access
         self.templates = templates
+        self.body_timeout = body_timeout
 
     def routes(self) -> list[Route]:
         return [
@@ -40,21 +43,24 @@ class SignIn:
         if not self.access.enabled:
             raise DashboardOff(DISABLED)
         if request.method == "GET":
-            if self.access.identify(request) is not None:
+            if await run_in_threadpool(self.access.identify, request) is not None:
                 return RedirectResponse(safe_next(request.query_params.get("next")), 303)
             return self._form(request, None)
         if not same_origin(request):
             return self._form(request, "This form must be sent from this site.", 403)
-        form = await request.form()
+        await run_in_threadpool(self.access.throttle, request)  # before reading anything
+        form = await read_form(request, self.body_timeout)
         token = form.get("token")
-        if not isinstance(token, str) or not self.access.token_matches(token.strip()):
+        candidate = token.strip() if isinstance(token, str) else ""
+        if not await run_in_threadpool(self.access.check_token, request, candidate):
             return self._form(request, "That is not the admin token.", 401)
         response = RedirectResponse(safe_next(request.query_params.get("next")), 303)
-        self.access.set_cookie(response, request, self.access.new_session())
+        cookie = await run_in_threadpool(self.access.new_session)
+        self.access.set_cookie(response, request, cookie)
         return response
 
     async def logout(self, request: Request) -> Response:
-        identity = self.access.identify(request)
+        identity = await run_in_threadpool(self.access.identify, request)
         if identity is None or identity.kind != "session":
             return RedirectResponse("/login", 303)
         if request.method == "GET":
@@ -62,7 +68,7 @@ class SignIn:
             return self.templates.TemplateResponse(
                 request, "logout.html", context, headers=NO_STORE
             )
-        form = await request.form()
+        form = await read_form(request, self.body_timeout)
         submitted = form.get(CSRF_FIELD)
         try:
             self.access.require_csrf(
@@ -70,6 +76,8 @@ class SignIn:
             )
         except Forbidden:
             raise Forbidden("the sign-out form expired: reload the page") from None
+        if identity.session_id is not None:
+            await run_in_threadpool(self.access.end_session, identity.session_id)
         response = RedirectResponse("/login", 303)
         self.access.clear_cookie(response)
         return response

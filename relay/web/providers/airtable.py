@@ -12,13 +12,12 @@ import re
 
 from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
-from relay.core.settings import HookSettings
 from relay.web.providers.base import (
     IncomingRequest,
+    KeyScheme,
     Provider,
     Verified,
     matches_any,
-    undecodable_secrets,
 )
 from relay.web.providers.hmac_sha256 import digest
 
@@ -28,24 +27,12 @@ _FORMAT = re.compile(r"hmac-sha256=[0-9a-fA-F]{64}")
 
 
 def decode_secret(secret: Secret) -> bytes:
-    key = base64.b64decode(secret.reveal(), validate=True)
-    if not key:
-        raise ValueError("empty key")
-    return key
+    return base64.b64decode(secret.reveal(), validate=True)
 
 
 class Airtable(Provider):
     name = "airtable"
-
-    def __init__(self, hook: HookSettings) -> None:
-        super().__init__(hook)
-        self.keys = [decode_secret(s) for s in hook.secrets]
-
-    @classmethod
-    def check(cls, hook: HookSettings) -> list[str]:
-        return undecodable_secrets(
-            hook, decode_secret, "not base64 (use the webhook's macSecretBase64)"
-        )
+    key_scheme = KeyScheme(decode_secret, "base64 (use the webhook's macSecretBase64)", 16)
 
     def verify(self, request: IncomingRequest) -> Verified:
         offered = request.require(HEADER)

@@ -49,10 +49,23 @@ class IncomingRequest:
 class Verified:
     """What a successful verification learned about the delivery."""
 
-    delivery_id: str | None = None  # the sender's idempotency id (stable across its retries)
-    event: str | None = None  # the sender's event/topic name, for display and filters
+    #: an id the signature covers, stable across the sender's retries: a repeat is a duplicate
+    delivery_id: str | None = None
+    #: an id in a header the signature does not cover: it recognises the sender's retries, but
+    #: anyone can change it, so it proves nothing (a replay with a new one is not a duplicate)
+    hint_id: str | None = None
+    #: the signature itself, when it covers a timestamp: unique to one sending, so a captured
+    #: request replayed within the tolerance is a duplicate (after it, the timestamp refuses it)
+    replay_token: str | None = None
+    replay_window: float = 0.0  # seconds: the tolerance that bounds how long a replay can pass
+    #: the sender's event or topic name, for display and filters; None when the scheme does not
+    #: establish it from signed or trusted data (filters on it then fail closed)
+    event: str | None = None
     branch: str | None = None  # for push events (GitHub, GitLab): the branch pushed to
     content_type: str | None = None  # the changed document's type (Sanity _type, Contentful …)
+    #: an unsigned handshake the sender needs answered (WooCommerce's activation ping): it is
+    #: recorded and answered 200, and never builds, whatever the filters say
+    handshake: bool = False
 
 
 #: options of the generic schemes (hmac-sha256, token, none): headers that carry the sender's
@@ -70,23 +83,34 @@ def secret_key(hook: HookSettings, index: int) -> str:
     return f"hooks.{hook.name}.secret"
 
 
-def undecodable_secrets(
-    hook: HookSettings,
-    decode: Callable[[Secret], bytes],
-    problem: str,
-    only: Callable[[Secret], bool] = lambda secret: True,
-) -> list[str]:
-    """A `check()` problem for each of the hook's secrets (those `only` selects) that
-    `decode` refuses, each naming the secret's key: `hooks.x.secret: <problem>`."""
-    problems = []
-    for index, secret in enumerate(hook.secrets):
-        if not only(secret):
-            continue
+def _every(secret: Secret) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class KeyScheme:
+    """How a provider's secret becomes its HMAC key, and what a usable key is: a secret that
+    decodes to an empty or short key (`secret = "whsec_${VAR}"` with VAR empty) would let anyone
+    forge a request, so it is a config error naming the key."""
+
+    decode: Callable[[Secret], bytes]
+    description: str  # "a Standard Webhooks secret (whsec_ followed by base64)"
+    min_bytes: int = 1
+    max_bytes: int | None = None
+    applies: Callable[[Secret], bool] = _every  # which of the hook's secrets are keys
+
+    def problem(self, secret: Secret) -> str | None:
         try:
-            decode(secret)
+            key = self.decode(secret)
         except (binascii.Error, ValueError):
-            problems.append(f"{secret_key(hook, index)}: {problem}")
-    return problems
+            return f"not {self.description}"
+        too_long = self.max_bytes is not None and len(key) > self.max_bytes
+        if len(key) < self.min_bytes or too_long:
+            bounds = (
+                f"{self.min_bytes} to {self.max_bytes}" if self.max_bytes else f"{self.min_bytes}+"
+            )
+            return f"decodes to a {len(key)}-byte key; {self.description} needs {bounds} bytes"
+        return None
 
 
 class Provider(ABC):
@@ -102,9 +126,14 @@ class Provider(ABC):
     #: the status of a stored delivery's answer: 202, except for senders that retry anything
     #: but 200 (Prismic)
     accepted_status: ClassVar[int] = 202
+    #: for schemes whose secret encodes a key (Standard Webhooks, Airtable): how to decode it
+    key_scheme: ClassVar[KeyScheme | None] = None
 
     def __init__(self, hook: HookSettings) -> None:
         self.hook = hook
+        scheme = self.key_scheme
+        #: the decoded HMAC keys (for a `key_scheme`), one per secret it applies to
+        self.keys = [scheme.decode(s) for s in hook.secrets if scheme.applies(s)] if scheme else []
 
     @property
     def secrets(self) -> tuple[Secret, ...]:
@@ -116,15 +145,24 @@ class Provider(ABC):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        """Problems with this hook's settings beyond their types; one line each, naming the key."""
-        return []
+        """Problems with this hook's settings beyond their types; one line each, naming the key.
+        Subclasses add theirs to these: a blank secret, a secret that is no usable key."""
+        problems = []
+        for index, secret in enumerate(hook.secrets):
+            if not secret.reveal().strip():
+                problems.append(f"{secret_key(hook, index)}: is blank")
+            elif cls.key_scheme is not None and cls.key_scheme.applies(secret):
+                problem = cls.key_scheme.problem(secret)
+                if problem:
+                    problems.append(f"{secret_key(hook, index)}: {problem}")
+        return problems
 
     def from_headers(self, request: IncomingRequest) -> Verified:
         """Delivery id and event from the headers named by `HEADER_ID_OPTIONS`, if set."""
         id_header = self.option("id_header")
         event_header = self.option("event_header")
         return Verified(
-            delivery_id=(request.header(str(id_header)) or None) if id_header else None,
+            hint_id=(request.header(str(id_header)) or None) if id_header else None,
             event=(request.header(str(event_header)) or None) if event_header else None,
         )
 
@@ -140,6 +178,16 @@ class Provider(ABC):
     @abstractmethod
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         """The headers this hook's sender would send with `body` to `path` at time `now`."""
+
+    def curl_args(self, body: bytes, *, path: str, now: float) -> list[str]:
+        """curl options that send `body` as this hook's sender would, for a sample printed on a
+        terminal. A signature is fine to show (it covers this body only); schemes that send
+        the secret itself override this to show a placeholder instead."""
+        return [arg for item in self.sign(body, path=path, now=now).items() for arg in _h(*item)]
+
+
+def _h(name: str, value: str) -> tuple[str, str]:
+    return "-H", f"{name}: {value}"
 
 
 def matches_any(expected: list[bytes | str], received: bytes | str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import ClassVar
 
 from relay.core.declare import Kind, OptionSpec
@@ -23,11 +22,15 @@ class Basic(Provider):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        return [
+        missing = [
             f"hooks.{hook.name}.{key}: provider basic needs a {key}"
             for key in ("username", "password")
             if not hook.options.get(key)
         ]
+        password = hook.options.get("password")
+        if isinstance(password, Secret) and password.reveal() and not password.reveal().strip():
+            missing.append(f"hooks.{hook.name}.password: is blank")
+        return missing + super().check(hook)
 
     def _passwords(self) -> list[str]:
         password = self.option("password")
@@ -43,7 +46,7 @@ class Basic(Provider):
             user, sep, password = (
                 base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
             )
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, non-ASCII text, bytes that are not UTF-8
             raise WebhookRejected("Authorization Basic credentials are not valid base64") from None
         user_ok = matches_any([str(self.option("username"))], user)
         if not (sep and user_ok & matches_any(list(self._passwords()), password)):
@@ -56,3 +59,8 @@ class Basic(Provider):
             "authorization": "Basic " + base64.b64encode(pair).decode(),
             "content-type": "application/json",
         }
+
+    def curl_args(self, body: bytes, *, path: str, now: float) -> list[str]:
+        where = f"hooks.{self.hook.name}.password"
+        user = f"{self.option('username')}:<{where}>"
+        return ["-u", user, "-H", "content-type: application/json"]

@@ -71,6 +71,9 @@ def hex_signature(secret: bytes, canonical: bytes) -> str:
     return hmac.new(secret, canonical, hashlib.sha256).hexdigest()
 
 
+IDEMPOTENCY = "x-contentful-idempotency-key"
+
+
 class Contentful(Provider):
     name = "contentful"
     options: ClassVar[dict[str, OptionSpec]] = {
@@ -86,7 +89,7 @@ class Contentful(Provider):
 
     @classmethod
     def check(cls, hook: HookSettings) -> list[str]:
-        return [
+        return super().check(hook) + [
             f"{secret_key(hook, index)}: not a Contentful signing secret "
             "(exactly 64 characters of A-Z a-z 0-9 + / = _ -)"
             for index, secret in enumerate(hook.secrets)
@@ -111,8 +114,13 @@ class Contentful(Provider):
             raise WebhookRejected(
                 f"{SIGNATURE} does not match the request (wrong secret, altered body or headers)"
             )
+        idempotency = request.header(IDEMPOTENCY) or None
+        signed_id = IDEMPOTENCY in {n.strip().lower() for n in names}
         return Verified(
-            delivery_id=request.header("x-contentful-idempotency-key") or None,
+            delivery_id=idempotency if signed_id else None,
+            hint_id=None if signed_id else idempotency,
+            replay_token=offered,
+            replay_window=seconds(self.option("tolerance")),
             event=request.header("x-contentful-topic") or None,
             content_type=field(json_body(request.body), "sys", "contentType", "sys", "id"),
         )
@@ -133,5 +141,6 @@ class Contentful(Provider):
             SIGNATURE: hex_signature(self.secrets[0].encode(), canonical),
             SIGNED_HEADERS: ",".join(sorted(names)),
             TIMESTAMP: str(timestamp),
+            # as Contentful sends it: outside the signed headers, so a hint
             "x-contentful-idempotency-key": idempotency_key,
         }

@@ -3,8 +3,10 @@
 The hex HMAC-SHA256 (secret as UTF-8) is over the body immediately followed by the decimal
 millisecond timestamp, with no separator (Ghost's webhook-trigger.js). Ghost sends no delivery
 id and no event header: each Ghost webhook is bound to one event, so name the event in the hook
-(one relay hook per Ghost webhook). Ghost itself checks no timestamp age, so `tolerance` is off
-by default; Ghost signs at send time and does not retry, so `tolerance = "5m"` is safe to set.
+(one relay hook per Ghost webhook). Ghost itself checks no timestamp age; the relay refuses a
+timestamp further than `tolerance` (5 minutes: Ghost signs when it sends and does not retry), and
+remembers each signature that long, so a captured request replayed is `401` after it and
+`200 duplicate` within it.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ def hex_signature(secret: bytes, body: bytes, timestamp: str) -> str:
     return hmac.new(secret, body + timestamp.encode(), hashlib.sha256).hexdigest()
 
 
+#: Ghost signs when it sends and does not retry; the relay refuses timestamps further than this
+DEFAULT_TOLERANCE = 300.0
+
+
 class Ghost(Provider):
     name = "ghost"
-    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(0.0)}
+    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(DEFAULT_TOLERANCE)}
 
     def verify(self, request: IncomingRequest) -> Verified:
         match = _FORMAT.fullmatch(request.require(HEADER))
@@ -48,7 +54,12 @@ class Ghost(Provider):
             )
         doc = json_body(request.body)
         resource = next((key for key in RESOURCES if isinstance(doc, dict) and key in doc), None)
-        return Verified(event=field(doc, "event"), content_type=resource)
+        return Verified(
+            replay_token=offered,
+            replay_window=seconds(self.option("tolerance")),
+            event=field(doc, "event"),
+            content_type=resource,
+        )
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         timestamp = str(round(now * 1000))

@@ -1,9 +1,11 @@
 """GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
 
 As `@octokit/webhooks-methods` `verify`: the secret as UTF-8, the whole header compared (so the
-hex is lowercase). The legacy SHA-1 `X-Hub-Signature` is not accepted. `X-GitHub-Delivery` is
-the delivery id, `X-GitHub-Event` the event; a push to `refs/heads/<b>` gives the branch. By
-default only `push` events build (GitHub sends a `ping` when a webhook is created).
+hex is lowercase). The legacy SHA-1 `X-Hub-Signature` is not accepted. Only the body is signed:
+`X-GitHub-Delivery` is a hint (it recognises GitHub's redeliveries), and `X-GitHub-Event` is
+believed as `push` only when the signed body is a push (`ref` and a `commits` list); the branch
+is the body's `ref`. By default only `push` events build (GitHub sends a `ping` when a webhook
+is created).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from relay.web.providers.payload import branch_of, field, json_body
 HEADER = "X-Hub-Signature-256"
 LEGACY_HEADER = "X-Hub-Signature"
 _FORMAT = re.compile(r"sha256=[0-9a-fA-F]{64}")
+
+
+def _get(doc: object, key: str) -> object:
+    return doc.get(key) if isinstance(doc, dict) else None
 
 
 class GitHub(Provider):
@@ -39,12 +45,15 @@ class GitHub(Provider):
             raise WebhookRejected(
                 f"{HEADER} does not match the body (wrong secret or altered body)"
             )
+        # X-GitHub-Event is not signed: it is believed only where the signed body agrees (a
+        # push body has `ref` and `commits`), and the branch comes from the signed body alone
+        doc = json_body(request.body)
         event = request.header("X-GitHub-Event") or None
-        branch = None
-        if event == "push":
-            branch = branch_of(field(json_body(request.body), "ref"))
+        if event == "push" and not (field(doc, "ref") and isinstance(_get(doc, "commits"), list)):
+            event = None
+        branch = branch_of(field(doc, "ref"))
         return Verified(
-            delivery_id=request.header("X-GitHub-Delivery") or None, event=event, branch=branch
+            hint_id=request.header("X-GitHub-Delivery") or None, event=event, branch=branch
         )
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:

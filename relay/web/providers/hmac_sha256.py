@@ -1,7 +1,8 @@
 """Generic HMAC-SHA256 over the raw body: `header`, `encoding` (hex/base64), optional `prefix`.
 
 Covers senders such as GitHub (`X-Hub-Signature-256`, prefix `sha256=`), Shopify and
-WooCommerce (base64) when their own provider is not wanted. The default is GitHub's form.
+WooCommerce (base64) when their own provider is not wanted. `header` is required (the sender's
+header name); `prefix` is none unless configured, and a configured prefix must be there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 from relay.core.declare import Kind, OptionSpec
 from relay.core.exceptions import WebhookRejected
+from relay.core.settings import HookSettings
 from relay.web.providers.base import (
     HEADER_ID_OPTIONS,
     IncomingRequest,
@@ -30,13 +32,21 @@ def digest(secret: bytes, body: bytes, encoding: str) -> str:
 class HmacSha256(Provider):
     name = "hmac-sha256"
     options: ClassVar[dict[str, OptionSpec]] = {
-        "header": OptionSpec(
-            Kind.STRING, "X-Hub-Signature-256", "the header carrying the signature"
-        ),
+        "header": OptionSpec(Kind.STRING, None, "the header carrying the signature (required)"),
         "encoding": OptionSpec(Kind.STRING, "hex", "how the digest is written", ("hex", "base64")),
-        "prefix": OptionSpec(Kind.STRING, "sha256=", "text before the digest, e.g. sha256="),
+        "prefix": OptionSpec(Kind.STRING, "", "text the header starts with, e.g. sha256="),
         **HEADER_ID_OPTIONS,
     }
+
+    @classmethod
+    def check(cls, hook: HookSettings) -> list[str]:
+        problems = super().check(hook)
+        if not hook.options.get("header"):
+            problems.append(
+                f"hooks.{hook.name}.header: provider hmac-sha256 needs the header that carries "
+                'the signature (e.g. header = "X-Hub-Signature-256" with prefix = "sha256=")'
+            )
+        return problems
 
     def verify(self, request: IncomingRequest) -> Verified:
         header = str(self.option("header"))

@@ -5,8 +5,11 @@
 order, the raw body as a JSON string and the timestamp as a number (`@hygraph/utils`). Python's
 `json.dumps(…, separators=(",", ":"), ensure_ascii=False)` escapes a valid UTF-8 string exactly as
 JSON.stringify does (`\\"`, `\\\\`, `\\n` …, other control characters as lowercase `\\u00xx`,
-everything else verbatim). The library checks no timestamp age, so `tolerance` is off by
-default. Hygraph sends no delivery id; the event is the body's `operation`.
+everything else verbatim). The library checks no timestamp age; the relay refuses a timestamp
+further than `tolerance` (5 minutes; whether Hygraph signs its retries anew is not documented:
+raise it, or set 0, if its retries are refused as too old) and remembers each signature that long,
+so a captured request cannot build again. Hygraph sends no delivery id; the event is the body's
+`operation`.
 """
 
 from __future__ import annotations
@@ -46,9 +49,13 @@ def parse_header(value: str) -> tuple[str, str, str]:
     return sign, env, raw_t
 
 
+#: the library checks no age; Hygraph signs each attempt, so the relay refuses older timestamps
+DEFAULT_TOLERANCE = 300.0
+
+
 class Hygraph(Provider):
     name = "hygraph"
-    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(0.0)}
+    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(DEFAULT_TOLERANCE)}
 
     def verify(self, request: IncomingRequest) -> Verified:
         offered, environment, raw_t = parse_header(request.require(HEADER))
@@ -66,7 +73,10 @@ class Hygraph(Provider):
             )
         doc = json_body(request.body)
         return Verified(
-            event=field(doc, "operation"), content_type=field(doc, "data", "__typename")
+            replay_token=offered,
+            replay_window=seconds(self.option("tolerance")),
+            event=field(doc, "operation"),
+            content_type=field(doc, "data", "__typename"),
         )
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:

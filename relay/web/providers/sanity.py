@@ -2,10 +2,11 @@
 
 The signature is the unpadded base64url HMAC-SHA256 of `"{t}.{body}"` with the secret as UTF-8
 (`@sanity/webhook`). The header is parsed with the library's own pattern, so `t=…, v1=…` is read
-too; only `v1` is compared. The library checks no timestamp age, and whether Sanity re-signs a
-retry is not documented, so `tolerance` is off by default: the `idempotency-key` header (stable
-across Sanity's retries) is the delivery id that drops replays. Set `tolerance = "5m"` to also
-refuse old timestamps.
+too; only `v1` is compared. The library checks no timestamp age; the relay refuses a timestamp
+further than `tolerance` (5 minutes; Sanity retries twice, 30 s apart) and remembers each
+signature that long, so a captured request replayed is `401` after it and `200 duplicate`
+within it. The `idempotency-key` header is not signed: it recognises Sanity's retries, but a
+request with a new one proves nothing (it is only a hint).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from relay.web.providers.timestamps import check_age, parse_ms, seconds, toleran
 HEADER = "sanity-webhook-signature"
 #: `@sanity/webhook`'s SIGNATURE_HEADER_REGEX (with ASCII digits)
 _FORMAT = re.compile(r"t=([0-9]+)[, ]+v1=([^, ]+)")
+#: `@sanity/webhook` checks no age; the relay does (as Standard Webhooks): Sanity signs when it
+#: sends, and retries twice 30 s apart, well inside it
+DEFAULT_TOLERANCE = 300.0
 #: the library refuses timestamps before 2021-01-01 (seconds sent instead of milliseconds)
 MINIMUM_TIMESTAMP = 1_609_459_200_000
 
@@ -36,7 +40,7 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
 
 class Sanity(Provider):
     name = "sanity"
-    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(0.0)}
+    options: ClassVar[dict[str, OptionSpec]] = {"tolerance": tolerance_option(DEFAULT_TOLERANCE)}
 
     def verify(self, request: IncomingRequest) -> Verified:
         match = _FORMAT.fullmatch(request.require(HEADER))
@@ -50,8 +54,11 @@ class Sanity(Provider):
             raise WebhookRejected(
                 f"{HEADER} does not match the body (wrong secret or altered body)"
             )
+        tolerance = seconds(self.option("tolerance"))
         return Verified(
-            delivery_id=request.header("idempotency-key") or None,
+            hint_id=request.header("idempotency-key") or None,
+            replay_token=offered,
+            replay_window=tolerance,
             event=request.header("sanity-operation") or None,
             content_type=field(json_body(request.body), "_type"),
         )

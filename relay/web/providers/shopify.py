@@ -11,7 +11,6 @@ absent); the event is `X-Shopify-Topic` (`orders/create` …). Shopify signs no 
 from __future__ import annotations
 
 import base64
-import binascii
 
 from relay.core.exceptions import WebhookRejected
 from relay.web.providers.base import IncomingRequest, Provider, Verified, matches_any
@@ -29,7 +28,7 @@ def verify_base64_body(
     offered = request.require(header)
     try:
         raw = base64.b64decode(offered, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text that is not ASCII
         raw = b""
     if len(raw) != 32:
         raise WebhookRejected(f"malformed {header} header (expected a base64 HMAC-SHA256)")
@@ -47,9 +46,7 @@ class Shopify(Provider):
         prefix = "shopify-" if events_style else "X-Shopify-"
         verify_base64_body(request, prefix + "Hmac-Sha256", [s.encode() for s in self.secrets])
         delivery = request.header(prefix + "Event-Id") or request.header(prefix + "Webhook-Id")
-        return Verified(
-            delivery_id=delivery or None, event=request.header(prefix + "Topic") or None
-        )
+        return Verified(hint_id=delivery or None, event=request.header(prefix + "Topic") or None)
 
     def sign(self, body: bytes, *, path: str, now: float) -> dict[str, str]:
         return {

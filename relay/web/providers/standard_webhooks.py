@@ -16,13 +16,12 @@ from typing import ClassVar
 from relay.core.declare import OptionSpec
 from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
-from relay.core.settings import HookSettings
 from relay.web.providers.base import (
     IncomingRequest,
+    KeyScheme,
     Provider,
     Verified,
     matches_any,
-    undecodable_secrets,
 )
 from relay.web.providers.timestamps import check_age, seconds, tolerance_option
 
@@ -80,21 +79,16 @@ def _event_type(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: Standard Webhooks keys are 24 to 64 bytes (the specification; Svix's are 24 or 32)
+KEYS = KeyScheme(decode_secret, "a Standard Webhooks secret (whsec_ followed by base64)", 24, 64)
+
+
 class StandardWebhooks(Provider):
     name = "standard-webhooks"
+    key_scheme = KEYS
     options: ClassVar[dict[str, OptionSpec]] = {
         "tolerance": tolerance_option(DEFAULT_TOLERANCE),
     }
-
-    def __init__(self, hook: HookSettings) -> None:
-        super().__init__(hook)
-        self.keys = [decode_secret(s) for s in hook.secrets]
-
-    @classmethod
-    def check(cls, hook: HookSettings) -> list[str]:
-        return undecodable_secrets(
-            hook, decode_secret, "not a Standard Webhooks secret (whsec_ followed by base64)"
-        )
 
     def verify(self, request: IncomingRequest) -> Verified:
         return verify_standard(request, self.keys, seconds(self.option("tolerance")))

@@ -16,6 +16,7 @@ from relay.web.providers.base import (
     Provider,
     Verified,
     matches_any,
+    secret_key,
 )
 
 
@@ -52,3 +53,8 @@ class Token(Provider):
         token = self.secrets[0].reveal()
         value = f"{self.scheme} {token}" if self.scheme else token
         return {str(self.option("header")): value, "content-type": "application/json"}
+
+    def curl_args(self, body: bytes, *, path: str, now: float) -> list[str]:
+        placeholder = f"<{secret_key(self.hook, 0)}>"
+        value = f"{self.scheme} {placeholder}" if self.scheme else placeholder
+        return ["-H", f"{self.option('header')}: {value}", "-H", "content-type: application/json"]

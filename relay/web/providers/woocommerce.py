@@ -7,16 +7,18 @@ new on every attempt, so it is not a delivery id: the relay's digest window dedu
 
 When a webhook is saved as active WooCommerce first posts an *unsigned* ping, form body
 `webhook_id=<n>`, and refuses to activate unless it gets HTTP 200. With `accept_ping` (default
-on) exactly that request passes as event `webhook.ping`, which the default event filter (and any
-filter that does not list it) records as ignored: it can never start a build by default.
+on) exactly that request passes as event `webhook.ping`, a handshake: answered 200 and recorded as
+ignored, it never touches a target whatever the filters say (anyone can send it).
 """
 
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from typing import ClassVar
 
 from relay.core.declare import Kind, OptionSpec
+from relay.core.settings import HookSettings
 from relay.web.providers.base import IncomingRequest, Provider, Verified
 from relay.web.providers.hmac_sha256 import digest
 from relay.web.providers.shopify import verify_base64_body
@@ -46,6 +48,10 @@ _ENTITIES = (
 )
 
 
+def _matches(value: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(value, pattern) for pattern in patterns)
+
+
 def specialchars_decode(secret: str) -> str:
     for entity, char in _ENTITIES:
         secret = secret.replace(entity, char)
@@ -59,7 +65,18 @@ class WooCommerce(Provider):
     }
     default_events = ("*.created", "*.updated", "*.deleted", "*.restored", "action.*")
 
-    def keys(self) -> list[bytes]:
+    @classmethod
+    def warnings(cls, hook: HookSettings) -> list[str]:
+        events = hook.filters.events
+        if hook.options.get("accept_ping", True) and events and _matches(PING_EVENT, events):
+            return [
+                f"hooks.{hook.name}.filter.events: also matches {PING_EVENT}, WooCommerce's "
+                "unsigned activation ping, which anyone can send; the relay never builds it, "
+                "but a filter naming the topics you want (e.g. product.updated) says what it means"
+            ]
+        return []
+
+    def hmac_keys(self) -> list[bytes]:
         found: list[bytes] = []
         for secret in self.secrets:
             for text in (secret.reveal(), specialchars_decode(secret.reveal())):
@@ -70,8 +87,8 @@ class WooCommerce(Provider):
     def verify(self, request: IncomingRequest) -> Verified:
         ping = not request.header(HEADER) and _PING.fullmatch(request.body)
         if ping and self.option("accept_ping"):
-            return Verified(event=PING_EVENT)
-        verify_base64_body(request, HEADER, self.keys())
+            return Verified(event=PING_EVENT, handshake=True)
+        verify_base64_body(request, HEADER, self.hmac_keys())
         return Verified(
             event=request.header("X-WC-Webhook-Topic") or None,
             content_type=request.header("X-WC-Webhook-Resource") or None,

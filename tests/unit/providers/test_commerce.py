@@ -21,9 +21,9 @@ def test_shopify_routing_and_delivery_id() -> None:
     req = replace_header(signed(provider), "X-Shopify-Event-Id", "evt-1")
     req = replace_header(req, "X-Shopify-Webhook-Id", "wh-1")
     result = provider.verify(req)
-    assert (result.event, result.delivery_id) == ("products/update", "evt-1")
+    assert (result.event, result.hint_id) == ("products/update", "evt-1")
     fallback = replace_header(req, "X-Shopify-Event-Id", None)
-    assert provider.verify(fallback).delivery_id == "wh-1"
+    assert provider.verify(fallback).hint_id == "wh-1"
 
 
 def test_shopify_events_style_headers() -> None:
@@ -34,7 +34,7 @@ def test_shopify_events_style_headers() -> None:
         {"shopify-hmac-sha256": value, "shopify-topic": "orders/create", "shopify-event-id": "e-2"},
     )
     result = provider.verify(req)
-    assert (result.event, result.delivery_id) == ("orders/create", "e-2")
+    assert (result.event, result.hint_id) == ("orders/create", "e-2")
     assert not accepts(provider, request(BODY + b" ", req.headers))
 
 

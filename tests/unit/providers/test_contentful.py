@@ -45,7 +45,8 @@ def test_routing_fields() -> None:
     result = provider.verify(signed(provider, body))
     assert result.event == "ContentManagement.Entry.publish"
     assert result.content_type == "blogPost"
-    assert result.delivery_id and len(result.delivery_id) == 64
+    assert result.hint_id and len(result.hint_id) == 64, "not among the signed headers: a hint"
+    assert result.replay_token and result.replay_window > 0
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import base64
 
 from relay.core.secret import Secret
 from relay.web.providers.basic import Basic
+from relay.web.providers.hmac_sha256 import HmacSha256
 from tests.helpers.provider_kit import (
     BODY,
     accepts,
@@ -18,8 +19,17 @@ from tests.helpers.provider_kit import (
 )
 
 
-def test_hmac_sha256_defaults_to_githubs_form() -> None:
-    provider = make("hmac-sha256", "s")
+def test_hmac_sha256_needs_its_header_and_has_no_prefix_unless_configured() -> None:
+    problems = HmacSha256.check(hook("hmac-sha256", "s", name="h"))
+    assert problems and problems[0].startswith("hooks.h.header: provider hmac-sha256 needs")
+    bare = make("hmac-sha256", "s", header="X-Signature")
+    value = bare.sign(BODY, path="/", now=0)["X-Signature"]
+    assert len(value) == 64, "no prefix: the hex digest alone"
+    assert accepts(bare, request(BODY, {"X-Signature": value}))
+
+
+def test_hmac_sha256_githubs_form() -> None:
+    provider = make("hmac-sha256", "s", header="X-Hub-Signature-256", prefix="sha256=")
     headers = provider.sign(BODY, path="/", now=0)
     assert headers["X-Hub-Signature-256"].startswith("sha256=")
     assert accepts(provider, request(BODY, headers))
@@ -42,7 +52,7 @@ def test_hmac_sha256_base64_without_prefix_and_routing_headers() -> None:
     )
     req = request(BODY, {**provider.sign(BODY, path="/", now=0), "X-Id": "d", "X-Event": "e"})
     result = provider.verify(req)
-    assert (result.delivery_id, result.event) == ("d", "e")
+    assert (result.hint_id, result.event) == ("d", "e")
     value = req.header("X-Sig") or ""
     assert base64.b64decode(value)
     assert not accepts(provider, replace_header(req, "X-Sig", value.lower()))

@@ -53,10 +53,11 @@ def test_ghost_header_forms() -> None:
         )
 
 
-def test_ghost_tolerance_is_off_by_default() -> None:
+def test_ghost_refuses_old_timestamps_by_default_and_tolerance_0_turns_it_off() -> None:
     provider = make("ghost", "g")
-    assert accepts(provider, at(signed(provider), NOW + 86400))
-    assert not accepts(make("ghost", "g", tolerance=300.0), at(signed(provider), NOW + 301))
+    assert accepts(provider, at(signed(provider), NOW + 299))
+    assert "too old" in reason(provider, at(signed(provider), NOW + 301))
+    assert accepts(make("ghost", "g", tolerance=0.0), at(signed(provider), NOW + 86400))
 
 
 def _quote(text: str) -> str:

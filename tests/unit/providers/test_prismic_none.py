@@ -68,6 +68,6 @@ def test_none_needs_insecure_and_always_warns() -> None:
 def test_none_accepts_anything_and_reads_optional_headers() -> None:
     provider = make("none", insecure=True, id_header="X-Id", event_header="X-Event")
     result = provider.verify(request(b"anything", {"X-Id": "d1", "X-Event": "build"}))
-    assert (result.delivery_id, result.event) == ("d1", "build")
+    assert (result.hint_id, result.event) == ("d1", "build")
     assert make("none").verify(request(b"", {})).delivery_id is None
     assert make("none").sign(b"x", path="/", now=0) == {"content-type": "application/json"}
