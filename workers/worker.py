@@ -11,17 +11,20 @@ The process runs three things:
   job whose work horse died within about half a minute.
 
 SIGTERM (and Ctrl-C) is a warm shutdown: RQ finishes the job in hand, the claimer stops taking
-new steps, the running steps finish (their leases kept), then the process exits 0.
+new steps, the running steps finish (their leases kept), then the process exits 0; also while
+it waits for a lost Redis to come back.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
 
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
@@ -30,6 +33,8 @@ from rq.job import Job
 from relay.core import keys
 from relay.core.clock import server_ms
 from relay.core.connections import sync_client
+from relay.core.job_queue import SERIALIZER, job_queue
+from relay.core.redis_health import startup_check
 from relay.core.settings import Settings
 from workers import runtime
 from workers.claimer import Claimer
@@ -61,9 +66,10 @@ class RelayWorker(Worker):
 
 def _make_worker(settings: Settings, name: str) -> tuple[Queue, RelayWorker]:
     client = sync_client(settings)
-    queue = Queue(keys.QUEUE, connection=client)
+    queue = job_queue(client)
     worker = RelayWorker(
         [queue],
+        serializer=SERIALIZER,
         name=name,
         connection=client,
         worker_ttl=WORKER_TTL,
@@ -73,14 +79,38 @@ def _make_worker(settings: Settings, name: str) -> tuple[Queue, RelayWorker]:
     return queue, worker
 
 
-def _wait_for_redis(settings: Settings) -> None:
+def _claimer_client(settings: Settings) -> redis.Redis:
+    """The claimer's client, made after a look at the Redis it names: what breaks the relay's
+    promises is logged as a warning line, and a Redis nothing can work on (Cluster) stops the
+    worker here with that line (`relay.core.redis_health.startup_check`)."""
+    client = sync_client(settings)
+    startup_check(client, settings)
+    return client
+
+
+def _wait_for_redis(settings: Settings) -> bool:
+    """Wait for Redis to answer again: True when it does, False when SIGTERM or SIGINT came
+    first (RQ's own handlers are gone with the worker that lost Redis, so these are ours)."""
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: object) -> None:
+        log.warning("worker: %s while waiting for Redis; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
     client = sync_client(settings, timeout=1.0)
-    while True:
-        try:
-            client.ping()
-            return
-        except (RedisConnectionError, RedisTimeoutError):
-            time.sleep(1.0)
+    try:
+        while not stop.is_set():
+            try:
+                client.ping()
+                return True
+            except (RedisConnectionError, RedisTimeoutError):
+                stop.wait(1.0)
+        return False
+    finally:
+        client.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Supervisor:
@@ -138,7 +168,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     name = name or f"{socket.gethostname()}.{os.getpid()}"
     ctx = runtime.get()
     runner = StepRunner(ctx, name)
-    claimer = Claimer(sync_client(settings), settings, runner, name)
+    claimer = Claimer(_claimer_client(settings), settings, runner, name)
     if burst:
         _burst(settings, claimer, runner, name)
         return
@@ -146,19 +176,41 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     restarts = 0
     try:
         while True:
+            label = name if restarts == 0 else f"{name}-{restarts}"
+            _, worker = _make_worker(settings, label)
             try:
-                label = name if restarts == 0 else f"{name}-{restarts}"
-                _, worker = _make_worker(settings, label)
                 worker.work(with_scheduler=True, logging_level="INFO")
                 return  # a warm shutdown (SIGTERM/SIGINT): the job in hand has finished
             except (RedisConnectionError, RedisTimeoutError) as exc:
+                _silence(worker)
+                if worker._shutdown_requested_date is not None:  # SIGTERM during an outage
+                    log.warning("worker: stopping without Redis (%s)", type(exc).__name__)
+                    return
                 log.warning("worker: lost Redis (%s); waiting for it to return", type(exc).__name__)
-                _wait_for_redis(settings)
+                if not _wait_for_redis(settings):
+                    return
                 log.warning("worker: Redis is back; resuming")
                 restarts += 1
     finally:
         supervisor.close()
         _drain(runner)
+
+
+def _silence(worker: RelayWorker) -> None:
+    """End what an RQ worker that lost Redis leaves running: its pubsub thread (it would go on
+    retrying beside the next worker) and its scheduler process (which the interpreter would
+    wait for at exit, so a SIGTERM during the outage would never end the process)."""
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
+    scheduler = getattr(worker, "scheduler", None)
+    process = getattr(scheduler, "_process", None)
+    if process is not None and process.is_alive():
+        process.terminate()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def _burst(settings: Settings, claimer: Claimer, runner: StepRunner, name: str) -> None:

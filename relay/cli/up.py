@@ -17,13 +17,14 @@ from pathlib import Path
 import click
 import redis
 
-from relay.cli.embedded_redis import RedisServer
+from relay.cli.embedded_redis import RedisServer, embedded_password
 from relay.cli.hooks import signed_curl
 from relay.cli.options import EMBEDDED_DIR, Options, pass_options, setup_logging
 from relay.cli.run import print_warnings, serve_app
 from relay.core.config import load_settings
 from relay.core.connections import describe_url, sync_client
 from relay.core.exceptions import ConfigError
+from relay.core.redis_url import embedded_password_path
 from relay.core.settings import Settings
 from relay.web.providers.registry import PROVIDERS
 
@@ -41,7 +42,9 @@ debounce = "10s"               # build 10 s after the last webhook of a burst ..
 max_wait = "2m"                # ... but never later than 2 min after its first
 
 [hooks.example]                # receives POST /hooks/example
-provider = "hmac-sha256"       # X-Hub-Signature-256: sha256=<hex HMAC of the body>
+provider = "hmac-sha256"       # a hex HMAC-SHA256 of the body, in this header:
+header   = "X-Hub-Signature-256"
+prefix   = "sha256="
 secret   = "{secret}"
 targets  = ["site"]
 
@@ -53,8 +56,11 @@ targets  = ["site"]
 def write_starter_config(path: Path) -> None:
     text = STARTER.replace("{secret}", secrets.token_urlsafe(24))
     text = text.replace("{admin}", secrets.token_urlsafe(18))
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)  # it holds secrets
+    # it holds secrets: readable by its owner only from its first byte (O_EXCL: never over
+    # a file someone else put there since we looked)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def _redis_reachable(settings: Settings) -> bool:
@@ -93,7 +99,15 @@ def up(options: Options, host: str, port: int) -> None:
                 fg="yellow",
                 err=True,
             )
-        embedded = RedisServer(data_dir, port=_embedded_port(data_dir))
+        # durable and private: fsync before each answer, and a password (generated once, kept
+        # 0600 beside the data, where the other commands run here find it; never printed)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        embedded = RedisServer(
+            data_dir,
+            port=_embedded_port(data_dir),
+            appendfsync="always",
+            password=embedded_password(embedded_password_path(options.config)),
+        )
         embedded.start()
         (data_dir / "port").write_text(str(embedded.port))
         settings = settings.using_redis(embedded.url)
@@ -143,7 +157,7 @@ def _banner(
         click.echo(f"  dashboard sign-in:   the [admin] token in {config}")
     click.echo(f"  config:              {config}" + ("   (written just now)" if wrote else ""))
     redis_where = (
-        f"embedded, data in {embedded.data_dir}/ ({embedded.url})"
+        f"embedded, data in {embedded.data_dir}/ ({embedded.url_for_display})"
         if embedded
         else (describe_url(settings))
     )

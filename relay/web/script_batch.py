@@ -1,10 +1,17 @@
-"""Many concurrent calls of one Lua script, sent to Redis together.
+"""Many concurrent calls of one Lua script, sent to Redis together, acknowledged together.
 
 The receiver runs one script per webhook. Under load, the calls made while the event loop is
 busy go to Redis as one non-transactional pipeline of EVALSHAs (one write, one read) instead
 of one round trip each: measured -41 % server CPU per webhook and x1.4-1.7 requests/s
 (bench/findings.md). Each call is still its own atomic script with its own result or error;
 a pipeline that fails fails only its own callers (who answer 503, as for any Redis error).
+
+With `[redis] ack` above "written", the acknowledgement (WAIT or WAITAOF, `Ack.command`) is
+the pipeline's last command. It has to be: both report on the writes of the connection they
+are sent on, and a pipeline holds one connection for all its commands, so the ack covers
+exactly the scripts of the batch. When it is not reached in time every caller of the batch
+gets the error (`AckNotMet`, a RedisError: the receiver answers 503 and the sender retries),
+because none of their writes is known to be where a 2xx would promise.
 """
 
 from __future__ import annotations
@@ -15,16 +22,22 @@ from typing import Any
 import redis.asyncio as aredis
 from redis.exceptions import NoScriptError
 
+from relay.core.connections import Ack
+
+Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
+
 
 class ScriptBatcher:
     """One Lua script for many concurrent callers: the calls made while the event loop is busy
-    go to Redis as one pipeline (one write, one read). Each call is still its own atomic
-    EVALSHA with its own result or error; a pipeline that fails fails only its own callers."""
+    go to Redis as one pipeline (one write, one read), followed by the ack when one is asked
+    for. Each call is still its own atomic EVALSHA with its own result or error; a pipeline
+    that fails fails only its own callers."""
 
-    def __init__(self, client: aredis.Redis, script: str) -> None:
+    def __init__(self, client: aredis.Redis, script: str, ack: Ack | None = None) -> None:
         self.client = client
         self.script = client.register_script(script)
-        self.pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
+        self.ack = ack
+        self.pending: list[Call] = []
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, script_keys: list[str], args: list[Any]) -> Any:
@@ -40,33 +53,55 @@ class ScriptBatcher:
 
     async def _flush(self) -> None:
         batch, self.pending = self.pending, []
-        if len(batch) == 1:  # nothing to share: the plain call is cheaper than a pipeline
+        if len(batch) == 1 and self.ack is None:
+            # nothing to share and nothing to acknowledge: the plain call is cheaper
             script_keys, args, future = batch[0]
             try:
                 result = await self.script(keys=script_keys, args=args)
             except Exception as exc:
-                if not future.done():
-                    future.set_exception(exc)
+                _settle(future, exc)
             else:
-                if not future.done():
-                    future.set_result(result)
+                _settle(future, result)
             return
+        results = await self._run(batch, load=False)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:  # the script cache was flushed (a restart, a failover): load it, run again
+            again = await self._run([batch[i] for i in missing], load=True)
+            for i, result in zip(missing, again, strict=True):
+                results[i] = result
+        for (_, _, future), result in zip(batch, results, strict=True):
+            _settle(future, result)
+
+    async def _run(self, calls: list[Call], *, load: bool) -> list[Any]:
+        """One pipeline: [SCRIPT LOAD,] the EVALSHAs, [the ack]. One result (or exception)
+        per call; a call whose script ran gets the ack's failure instead when it has one."""
         pipe = self.client.pipeline(transaction=False)
-        for script_keys, args, _ in batch:
+        if load:
+            pipe.script_load(self.script.script)
+        for script_keys, args, _ in calls:
             pipe.evalsha(self.script.sha, len(script_keys), *script_keys, *args)
+        if self.ack is not None:
+            pipe.execute_command(*self.ack.command)
         try:
-            results: list[Any] = await pipe.execute(raise_on_error=False)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
         except Exception as exc:
-            results = [exc] * len(batch)
-        for (script_keys, args, future), result in zip(batch, results, strict=True):
-            if isinstance(result, NoScriptError):  # the script cache was flushed: load, retry
-                try:
-                    result = await self.script(keys=script_keys, args=args)
-                except Exception as exc:
-                    result = exc
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            return [exc] * len(calls)
+        if load:
+            replies = replies[1:]
+        if self.ack is None:
+            return replies
+        failure = self.ack.failure(replies[-1])
+        replies = replies[:-1]
+        if failure is None:
+            return replies
+        # a call's own error stays (a NoScriptError is run again, with an ack of its own)
+        return [r if isinstance(r, Exception) else failure for r in replies]
+
+
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if future.done():  # the caller went away (the request was cancelled)
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

@@ -32,7 +32,15 @@ def test_concurrent_deliveries_are_each_stored_once(
     relay_env.write(
         {
             "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["site"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["site"],
+                }
+            },
         }
     )
     server = relay_env.serve()

@@ -152,7 +152,15 @@ def setup(
         "cloudflare": {"poll_interval": "0.3s", **(cloudflare or {})},
         "retry": {"attempts": 5, "initial": "0.2s", "max": "1s", **(retry or {})},
         "targets": {"blog": {"project": project, "branch": "main", "debounce": "0.3s", **target}},
-        "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+        "hooks": {
+            "cms": {
+                "provider": "hmac-sha256",
+                "header": "X-Hub-Signature-256",
+                "prefix": "sha256=",
+                "secret": SECRET,
+                "targets": ["blog"],
+            }
+        },
     }
     if notify:
         doc["notify"] = {"url": notify}
