@@ -1,4 +1,4 @@
-"""The deploy step: attempt n of a trigger, the Cloudflare call that asks for its build.
+"""The deploy step: attempt n of a trigger, the call that asks its target for a build.
 
     QUEUED | RETRYING ──▶ TRIGGERING ──▶ BUILDING (watch armed) | TRIGGERED | DRY_RUN
                               │  └─────▶ RETRYING (attempt n+1 armed) | FAILED
@@ -8,6 +8,7 @@
 A step that finds its trigger still TRIGGERING for its own attempt ran before and its worker
 died during or after the call: that attempt is counted as interrupted and the next one armed
 (Cloudflare may have built it already: one extra build is the price of never losing one).
+The call goes through the target seam (`relay.core.targets`), whatever the target's kind.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import dataclasses
 import logging
 
 from relay.core.clock import server_ms
-from relay.core.cloudflare.pages import Deployment
 from relay.core.exceptions import BudgetExhausted, CloudflareRejected, CloudflareRetryable
 from relay.core.records import Trigger, TriggerStatus
-from relay.core.settings import TargetSettings
+from relay.core.targets import Target
 from relay.core.transitions import Lease, Step
 from workers.faults import die_at
 from workers.outcomes import fail_for_good, finish, retry_later
@@ -30,26 +30,10 @@ log = logging.getLogger("relay.worker")
 LOST = "the trigger's record lost its fields (Redis restarted empty, or evicted or trimmed it)"
 
 
-def dry_run(ctx: Context, target: TargetSettings) -> bool:
+def dry_run(ctx: Context, target: Target) -> bool:
     if ctx.settings.dry_run:
         return True
-    return target.deploy_hook is None and not ctx.settings.cloudflare.has_credentials
-
-
-def can_watch(ctx: Context, target: TargetSettings) -> bool:
-    return target.project is not None and ctx.settings.cloudflare.has_credentials
-
-
-def with_stage(trigger: Trigger, deployment: Deployment) -> Trigger:
-    return dataclasses.replace(
-        trigger,
-        deployment_id=deployment.id,
-        url=deployment.url,
-        environment=deployment.environment,
-        stage=deployment.stage,
-        stage_status=deployment.stage_status,
-        cf_created_on=deployment.created_on,
-    )
+    return target.needs_credentials and not ctx.settings.cloudflare.has_credentials
 
 
 def deploy(ctx: Context, lease: Lease) -> str:
@@ -76,34 +60,27 @@ def deploy(ctx: Context, lease: Lease) -> str:
         status=TriggerStatus.TRIGGERING,
         attempts=n,
         attempt_at=server_ms(ctx.redis),
-        kind=target.kind,
+        kind=target.kind.value,
         project=target.project,
         branch=target.branch,
         note=None,
     )
     if not ctx.moves.move(before, triggering):
         return "moved meanwhile"
-    if dry_run(ctx, target):
+    seam = ctx.target(target)
+    if dry_run(ctx, seam):
         note = f"would deploy {target.describe()}"
         dry = dataclasses.replace(triggering, status=TriggerStatus.DRY_RUN, note=note)
         finish(ctx, triggering, dry, lease)
         return "dry-run"
-    return _call(ctx, lease, before, triggering, target)
+    return _call(ctx, lease, before, triggering, seam)
 
 
-def _call(
-    ctx: Context, lease: Lease, before: Trigger, triggering: Trigger, target: TargetSettings
-) -> str:
+def _call(ctx: Context, lease: Lease, before: Trigger, triggering: Trigger, target: Target) -> str:
     n = lease.step.n
     die_at("deploy:before-call")
     try:
-        if target.deploy_hook is not None:
-            deployment_id = ctx.pages.trigger_hook(target.deploy_hook.reveal())
-            deployment = None
-        else:
-            assert target.project is not None
-            deployment = ctx.pages.create_deployment(target.project, target.branch)
-            deployment_id = deployment.id
+        started = target.start()
     except BudgetExhausted as exc:
         back = dataclasses.replace(
             triggering,
@@ -124,16 +101,16 @@ def _call(
     now = server_ms(ctx.redis)
     accepted = dataclasses.replace(
         triggering,
-        deployment_id=deployment_id,
         triggered_at=now,
         error=None,
         error_code=None,
         error_status=None,
         next_attempt_at=None,
+        already_exists=started.already_exists or None,
     )
-    if deployment is not None:
-        accepted = with_stage(accepted, deployment)
-    if deployment_id and can_watch(ctx, target):
+    if started.build is not None:
+        accepted = started.build.onto(accepted)
+    if started.build_id and target.watchable:
         building = dataclasses.replace(accepted, status=TriggerStatus.BUILDING, progress_at=now)
         poll = (Step("watch", triggering.id, 1), ctx.settings.cloudflare.poll_interval)
         ctx.moves.move(triggering, building, done=lease, arm=poll)

@@ -17,7 +17,7 @@ from relay.core.clock import server_ms
 from relay.core.exceptions import CloudflareError
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.transitions import Lease, Step
-from workers import notify
+from workers.notifications.news import tell_outcome
 from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
@@ -46,7 +46,7 @@ def finish(ctx: Context, before: Trigger, after: Trigger, done: Lease | None) ->
         log.info("trigger %s moved meanwhile; %s not recorded", before.id, after.status)
         return False
     log.info("trigger %s: %s", ended.id, ended.status)
-    notify.outcome(ctx, ended)
+    tell_outcome(ctx.redis, ctx.settings, ended)
     return True
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from relay.core.cloudflare.client import CloudflareClient
 from relay.core.cloudflare.pages import Pages, previous_production
-from relay.core.cloudflare.workers_builds import Build, WorkersBuilds
+from relay.core.cloudflare.workers_builds import WorkersBuilds
+from relay.core.cloudflare.workers_objects import Build
 from relay.core.exceptions import CloudflareRejected
 from relay.core.records import TriggerStatus
 from relay.core.secret import Secret

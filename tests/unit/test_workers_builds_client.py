@@ -12,21 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
+from relay.core.cloudflare.answers import LogLine, epoch_seconds
 from relay.core.cloudflare.client import CloudflareClient
 from relay.core.cloudflare.pages import Deployment, Pages, previous_production
-from relay.core.cloudflare.workers_builds import (
-    Build,
-    LogLine,
-    Trigger,
-    TtlCache,
-    WorkersBuilds,
-    epoch_seconds,
-    pick_trigger,
-)
+from relay.core.cloudflare.workers_builds import WorkersBuilds
+from relay.core.cloudflare.workers_objects import Build, Trigger, pick_trigger
 from relay.core.exceptions import CloudflareRejected, CloudflareRetryable
 from relay.core.records import TriggerStatus
 from relay.core.secret import Secret
 from relay.core.settings import CloudflareSettings
+from relay.core.ttl_cache import TtlCache
 
 TOKEN = "cf-unit-token-9wb"
 ACCOUNT = "a" * 32

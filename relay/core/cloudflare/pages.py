@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from relay.core.cloudflare.answers import LogLine, epoch_seconds, parse_log_lines
 from relay.core.cloudflare.client import CloudflareClient
-from relay.core.cloudflare.workers_builds import LogLine, epoch_seconds, parse_log_lines
 
 #: Cloudflare's documented maximum (and default) page size for listing deployments
 PAGE_SIZE = 25

@@ -34,20 +34,31 @@ triggers and builds only.
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from fnmatch import fnmatchcase
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
+from relay.core.cloudflare.answers import (
+    LogLine,
+    as_list,
+    as_object,
+    as_text,
+    epoch_seconds,
+    first_time,
+    parse_log_lines,
+)
 from relay.core.cloudflare.client import CloudflareClient
+from relay.core.cloudflare.workers_objects import (
+    Build,
+    CanceledBuild,
+    HookAnswer,
+    StartedBuild,
+    Trigger,
+    pick_trigger,
+)
 from relay.core.exceptions import CloudflareRejected, CloudflareRetryable
-from relay.core.records import TriggerStatus
+from relay.core.ttl_cache import TtlCache
 
 #: how long a resolved name -> tag or (tag, branch) -> trigger is trusted, in seconds
 CACHE_TTL = 600.0
@@ -66,348 +77,6 @@ BUILDS_PERMISSION = (
     "an account-owned token is refused with 12006"
 )
 SCRIPTS_PERMISSION = "the API token needs Workers Scripts Read to find a Worker by its name"
-
-#: `build_outcome` -> the relay's status; "canceled" (one l) is accepted as well, just in case
-OUTCOME_STATUS: dict[str, TriggerStatus] = {
-    "success": TriggerStatus.SUCCESS,
-    "fail": TriggerStatus.FAILURE,
-    "terminated": TriggerStatus.FAILURE,
-    "cancelled": TriggerStatus.CANCELED,
-    "canceled": TriggerStatus.CANCELED,
-    "skipped": TriggerStatus.SKIPPED,
-}
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-# -- lenient parsing ---------------------------------------------------------------------------
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None for anything else."""
-    return value if isinstance(value, str) and value else None
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(item for item in _list(value) if isinstance(item, str))
-
-
-def epoch_seconds(value: Any) -> float | None:
-    """Seconds since the epoch from what Cloudflare writes as a time: a number in seconds or
-    milliseconds (or microseconds), a numeric string, or an ISO 8601 string (`Z`, an offset, or
-    no zone meaning UTC; more than six fractional digits are cut). None if it is none of these.
-
-    A number of 1e11 or more is taken for milliseconds: 1e11 seconds is the year 5138, 1e11
-    milliseconds is 1973 (§7: the log timestamp unit is UNCONFIRMED).
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        try:
-            value = float(value)
-        except ValueError:
-            return _iso_seconds(value)
-    if not isinstance(value, int | float):
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        return None
-    if not math.isfinite(seconds):
-        return None
-    for _ in range(2):
-        if abs(seconds) < 1e11:
-            break
-        seconds /= 1000.0
-    return seconds
-
-
-def _iso_seconds(value: str) -> float | None:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One line of build output; `timestamp` in seconds since the epoch (None if unreadable).
-    Shared with the Pages client (`Pages.logs`)."""
-
-    timestamp: float | None
-    text: str
-
-    @classmethod
-    def from_api(cls, item: Any) -> LogLine | None:
-        """A Builds `[timestamp, text]` pair, a Pages `{ts, line}` object, or a bare string;
-        None for anything else. A number where the text belongs is kept as its digits."""
-        if isinstance(item, list | tuple) and len(item) >= 2:
-            stamp, text = item[0], item[1]
-        elif isinstance(item, dict):
-            stamp = item.get("ts", item.get("timestamp"))
-            text = item.get("line", item.get("message"))
-        elif isinstance(item, str):
-            stamp, text = None, item
-        else:
-            return None
-        if isinstance(text, bool) or not isinstance(text, str | int | float):
-            text = "" if text is None else str(text)
-        return cls(timestamp=epoch_seconds(stamp), text=str(text))
-
-
-def first_time(*values: Any) -> float | None:
-    """`epoch_seconds` of the first of `values` that reads as a time."""
-    for value in values:
-        seconds = epoch_seconds(value)
-        if seconds is not None:
-            return seconds
-    return None
-
-
-def parse_log_lines(items: Iterable[Any]) -> list[LogLine]:
-    return [line for line in map(LogLine.from_api, items) if line is not None]
-
-
-# -- what the API answers ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """A Workers Builds trigger (§3.3). There is no production flag (trap 9): a Worker has a
-    production trigger (`branch_includes: [<production branch>]`) and a preview one
-    (`["*"]`, excluding the production branch)."""
-
-    uuid: str
-    name: str | None
-    branch_includes: tuple[str, ...]
-    branch_excludes: tuple[str, ...]
-    build_command: str | None = None
-    deploy_command: str | None = None
-    root_directory: str | None = None
-    script_tag: str | None = None
-
-    @classmethod
-    def from_api(cls, doc: dict[str, Any]) -> Trigger | None:
-        """None for an entry without a trigger UUID or one marked deleted."""
-        uuid = _text(doc.get("trigger_uuid"))
-        if uuid is None or doc.get("deleted_on"):
-            return None
-        return cls(
-            uuid=uuid,
-            name=_text(doc.get("trigger_name")),
-            branch_includes=_strings(doc.get("branch_includes")),
-            branch_excludes=_strings(doc.get("branch_excludes")),
-            build_command=_text(doc.get("build_command")),
-            deploy_command=_text(doc.get("deploy_command")),
-            root_directory=_text(doc.get("root_directory")),
-            script_tag=_text(doc.get("external_script_id")),
-        )
-
-    def rank(self, branch: str) -> int:
-        """2: an include names `branch` exactly; 1: an include matches it as a glob; 0: no
-        include matches, or an exclude does. Patterns are `fnmatch` globs, case-sensitive like
-        Git branches (Cloudflare documents only `*`: §3.3, UNCONFIRMED beyond that). A trigger
-        with no includes builds nothing."""
-        if any(fnmatchcase(branch, pattern) for pattern in self.branch_excludes):
-            return 0
-        if branch in self.branch_includes:
-            return 2
-        return 1 if any(fnmatchcase(branch, p) for p in self.branch_includes) else 0
-
-    def matches(self, branch: str) -> bool:
-        return self.rank(branch) > 0
-
-    @property
-    def preview(self) -> bool:
-        """True when it only uploads a version (`wrangler versions upload`, trap 9): its
-        `success` does not change the live Worker."""
-        return _uploads_only(self.deploy_command)
-
-
-def _uploads_only(deploy_command: str | None) -> bool:
-    return deploy_command is not None and "versions upload" in deploy_command
-
-
-def pick_trigger(triggers: Iterable[Trigger], branch: str) -> Trigger | None:
-    """The trigger that builds `branch`: an exact include beats a glob; between equals, the
-    first listed."""
-    best: Trigger | None = None
-    best_rank = 0
-    for trigger in triggers:
-        rank = trigger.rank(branch)
-        if rank > best_rank:
-            best, best_rank = trigger, rank
-    return best
-
-
-@dataclass(frozen=True)
-class StartedBuild:
-    """The answer to a manual start (§4.1): no status (trap 3)."""
-
-    build_uuid: str
-    created_on: str | None
-
-
-@dataclass(frozen=True)
-class Build:
-    """A build as `GET …/builds/builds/{uuid}` shows it (§5.2). Times are Cloudflare's ISO
-    strings; `epoch_seconds` reads them."""
-
-    build_uuid: str
-    status: str
-    outcome: str | None
-    created_on: str | None = None
-    initializing_on: str | None = None
-    running_on: str | None = None
-    stopped_on: str | None = None
-    branch: str | None = None
-    commit_hash: str | None = None
-    commit_message: str | None = None
-    author: str | None = None
-    trigger_source: str | None = None
-    trigger_uuid: str | None = None
-    deploy_command: str | None = None
-    script_tag: str | None = None
-
-    @classmethod
-    def from_api(cls, doc: dict[str, Any], build_uuid: str = "") -> Build:
-        """`build_outcome` is kept only once `status` is "stopped" (trap 7): an outcome next to
-        any other status (the API reference's examples have such pairs) is not final."""
-        status = _text(doc.get("status")) or "unknown"
-        metadata = _object(doc.get("build_trigger_metadata"))
-        trigger = _object(doc.get("trigger"))
-        return cls(
-            build_uuid=_text(doc.get("build_uuid")) or build_uuid,
-            status=status,
-            outcome=_text(doc.get("build_outcome")) if status == "stopped" else None,
-            created_on=_text(doc.get("created_on")),
-            initializing_on=_text(doc.get("initializing_on")),
-            running_on=_text(doc.get("running_on")),
-            stopped_on=_text(doc.get("stopped_on")),
-            branch=_text(metadata.get("branch")),
-            commit_hash=_text(metadata.get("commit_hash")),
-            commit_message=_text(metadata.get("commit_message")),
-            author=_text(metadata.get("author")),
-            trigger_source=_text(metadata.get("build_trigger_source")),
-            trigger_uuid=_text(trigger.get("trigger_uuid")),
-            deploy_command=_text(metadata.get("deploy_command"))
-            or _text(trigger.get("deploy_command")),
-            script_tag=_text(trigger.get("external_script_id")),
-        )
-
-    @property
-    def final(self) -> bool:
-        return self.status == "stopped"
-
-    @property
-    def succeeded(self) -> bool:
-        return self.final and self.outcome == "success"
-
-    @property
-    def preview(self) -> bool:
-        """Built by a `wrangler versions upload` trigger: success left the live Worker as it
-        was (trap 9)."""
-        return _uploads_only(self.deploy_command)
-
-    @property
-    def outcome_status(self) -> TriggerStatus | None:
-        """success / failure / canceled / skipped once stopped, None before. `terminated`
-        (most likely the 20-minute timeout) is a failure; a stopped build with no or an
-        unknown outcome counts as a failure too, so that a watcher always ends."""
-        if not self.final:
-            return None
-        return OUTCOME_STATUS.get(self.outcome or "", TriggerStatus.FAILURE)
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from `running_on` (else `created_on`) to `stopped_on`; None until stopped
-        or when a stamp is unreadable."""
-        end = epoch_seconds(self.stopped_on)
-        start = first_time(self.running_on, self.created_on)
-        if not self.final or end is None or start is None:
-            return None
-        return max(0.0, end - start)
-
-
-@dataclass(frozen=True)
-class CanceledBuild:
-    """The answer to a cancel (§6): `outcome` is expected to be "cancelled", but a build that
-    had already stopped keeps its own (UNCONFIRMED); re-read the build to be sure."""
-
-    build_uuid: str
-    outcome: str | None
-    stopped_on: str | None
-
-
-@dataclass(frozen=True)
-class HookAnswer:
-    """A Workers deploy hook's answer (§4.3). `already_exists` True: no new build, `build_uuid`
-    is the hook's pending one (trap 4). Both it and `status` are None when absent (trap 5);
-    `build_uuid` is None only for an answer without one."""
-
-    build_uuid: str | None
-    already_exists: bool | None
-    status: str | None
-    created_on: str | None = None
-
-
-# -- the cache ---------------------------------------------------------------------------------
-
-
-class TtlCache(Generic[K, V]):
-    """A small thread-safe map whose entries expire `ttl` seconds after they were put; the
-    oldest entries go first once `size` is reached."""
-
-    def __init__(
-        self, *, ttl: float, size: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.ttl, self.size, self.clock = ttl, size, clock
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0] <= self.clock():
-                del self._items[key]
-                return None
-            return item[1]
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-            self._items[key] = (self.clock() + self.ttl, value)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
-        with self._lock:
-            for key in [k for k, (_, v) in self._items.items() if predicate(k, v)]:
-                del self._items[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
 
 # -- the client --------------------------------------------------------------------------------
 
@@ -484,11 +153,12 @@ class WorkersBuilds:
                 raise
             code, tag = exc.code, None
         else:
-            tag = _text(_object(_object(service).get("default_environment")).get("script_tag"))
+            environment = as_object(as_object(service).get("default_environment"))
+            tag = as_text(environment.get("script_tag"))
         if tag is None:
-            for script in _list(self._scripts("GET", "/scripts", what=what)):
-                entry = _object(script)
-                if entry.get("id") == name and _text(entry.get("tag")):
+            for script in as_list(self._scripts("GET", "/scripts", what=what)):
+                entry = as_object(script)
+                if entry.get("id") == name and as_text(entry.get("tag")):
                     tag = str(entry["tag"])
                     break
         if tag is None:
@@ -502,7 +172,7 @@ class WorkersBuilds:
         """The Worker's triggers (§3.3), never cached. A tag that names no Worker (or a Worker
         *name* given as a tag, trap 1) is Cloudflare's own rejection (404, 12040 on the fake)."""
         result = self._builds("GET", f"/workers/{tag}/triggers", what=f"list triggers of {tag}")
-        found = (Trigger.from_api(_object(doc)) for doc in _list(result))
+        found = (Trigger.from_api(as_object(doc)) for doc in as_list(result))
         return [trigger for trigger in found if trigger is not None]
 
     def trigger_for(self, tag: str, branch: str) -> Trigger | None:
@@ -534,11 +204,11 @@ class WorkersBuilds:
             if exc.http_status == 404:
                 self._triggers.discard_where(lambda key, trigger: trigger.uuid == trigger_uuid)
             raise
-        doc = _object(result)
-        build_uuid = _text(doc.get("build_uuid"))
+        doc = as_object(result)
+        build_uuid = as_text(doc.get("build_uuid"))
         if build_uuid is None:
             raise CloudflareRetryable(f"{what}: the answer has no build_uuid", status_code=200)
-        return StartedBuild(build_uuid=build_uuid, created_on=_text(doc.get("created_on")))
+        return StartedBuild(build_uuid=build_uuid, created_on=as_text(doc.get("created_on")))
 
     def deploy(self, worker_name: str, branch: str) -> StartedBuild:
         """Name -> tag -> trigger -> start, from the caches when warm (one call). On a 404 the
@@ -568,7 +238,7 @@ class WorkersBuilds:
         """The build now (§5.1); an unknown UUID is Cloudflare's 404 (12000 on the fake). Give
         a watcher its own deadline: builds have been seen stuck in progress (trap 16)."""
         result = self._builds("GET", f"/builds/{build_uuid}", what=f"get build {build_uuid}")
-        return Build.from_api(_object(result), build_uuid)
+        return Build.from_api(as_object(result), build_uuid)
 
     def cancel(self, build_uuid: str) -> CanceledBuild:
         """`PUT …/builds/{uuid}/cancel`, no body (trap 8). Documented for queued and running
@@ -576,11 +246,11 @@ class WorkersBuilds:
         result = self._builds(
             "PUT", f"/builds/{build_uuid}/cancel", what=f"cancel build {build_uuid}"
         )
-        doc = _object(result)
+        doc = as_object(result)
         return CanceledBuild(
-            build_uuid=_text(doc.get("build_uuid")) or build_uuid,
-            outcome=_text(doc.get("build_outcome")),
-            stopped_on=_text(doc.get("stopped_on")),
+            build_uuid=as_text(doc.get("build_uuid")) or build_uuid,
+            outcome=as_text(doc.get("build_outcome")),
+            stopped_on=as_text(doc.get("stopped_on")),
         )
 
     # -- logs (§7) -------------------------------------------------------------------------
@@ -597,11 +267,11 @@ class WorkersBuilds:
         seen: set[str] = set()
         for _ in range(max_pages):
             params = {"cursor": cursor} if cursor else None
-            result = _object(
+            result = as_object(
                 self._builds("GET", f"/builds/{build_uuid}/logs", what=what, params=params)
             )
-            lines.extend(parse_log_lines(_list(result.get("lines"))))
-            cursor = _text(result.get("cursor"))
+            lines.extend(parse_log_lines(as_list(result.get("lines"))))
+            cursor = as_text(result.get("cursor"))
             if cursor is None or result.get("truncated") is not True or cursor in seen:
                 break
             seen.add(cursor)
@@ -623,13 +293,13 @@ class WorkersBuilds:
         result = self.client.call(
             "POST", url, what="call the Workers deploy hook", authenticated=False
         )
-        doc = _object(result)
+        doc = as_object(result)
         exists = doc.get("already_exists")
         return HookAnswer(
-            build_uuid=_text(doc.get("build_uuid")),
+            build_uuid=as_text(doc.get("build_uuid")),
             already_exists=exists if isinstance(exists, bool) else None,
-            status=_text(doc.get("status")),
-            created_on=_text(doc.get("created_on")),
+            status=as_text(doc.get("status")),
+            created_on=as_text(doc.get("created_on")),
         )
 
     # -- versions (§4.1, §5.2, §5.5) -------------------------------------------------------
@@ -657,10 +327,10 @@ class WorkersBuilds:
             f"/scripts/{quote(worker_name, safe='')}/deployments",
             what=f"list deployments of Worker {worker_name}",
         )
-        listed = result if isinstance(result, list) else _object(result).get("deployments")
+        listed = result if isinstance(result, list) else as_object(result).get("deployments")
         candidates: list[str] = []
-        for item in _list(listed):
-            doc = _object(item)
+        for item in as_list(listed):
+            doc = as_object(item)
             created = epoch_seconds(doc.get("created_on"))
             if created is None or not start - VERSION_SKEW <= created <= end + VERSION_SKEW:
                 continue
@@ -687,8 +357,8 @@ class WorkersBuilds:
             what="look up builds by Worker version",
             params={"version_ids": ",".join(versions)},
         )
-        found = _object(_object(result).get("builds"))
-        return {v: _text(_object(found.get(v)).get("build_uuid")) for v in versions}
+        found = as_object(as_object(result).get("builds"))
+        return {v: as_text(as_object(found.get(v)).get("build_uuid")) for v in versions}
 
     # -- access (§1.2) ---------------------------------------------------------------------
 
@@ -701,11 +371,11 @@ class WorkersBuilds:
 
 def _single_version(deployment: dict[str, Any]) -> str | None:
     """`versions[0].version_id` of a deployment that sends all traffic to one version."""
-    versions = [_object(v) for v in _list(deployment.get("versions"))]
+    versions = [as_object(v) for v in as_list(deployment.get("versions"))]
     if not versions:
         return None
     first = versions[0]
     percentage = first.get("percentage")
     if len(versions) > 1 and not (isinstance(percentage, int | float) and percentage >= 100):
         return None
-    return _text(first.get("version_id"))
+    return as_text(first.get("version_id"))
