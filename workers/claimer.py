@@ -18,18 +18,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import orjson
 import redis
 from redis.exceptions import RedisError
-from rq import Queue
 
 from relay.core import keys
 from relay.core.clock import server_ms
+from relay.core.job_queue import job_queue
 from relay.core.records import WorkerBeat
+from relay.core.redis_health import check_epoch
+from relay.core.scheduled import fire_due
 from relay.core.scripts import lua
 from relay.core.settings import Settings
 from relay.core.store import text
 from workers.cron import ScheduleTicker
 from workers.faults import die_at, fail_once
+from workers.notifications import controls_news, redis_news
 from workers.reaper import INTERVAL as REAP_INTERVAL
 from workers.reaper import Reaper
 from workers.steps import StepRunner
@@ -47,10 +51,48 @@ RECHECK_MS = 5_000
 BEAT_INTERVAL = 1.0
 
 
-def claim_bursts(client: redis.Redis) -> list[str]:
-    """Turn due bursts into triggers (`lua/claim.lua`); returns their ids."""
-    ids = client.register_script(lua(keys.SCRIPT_CLAIM))(
-        keys=[keys.DUE, keys.TRIGGERS, keys.STEPS],
+@dataclass(frozen=True)
+class Held:
+    """A due burst the claim kept waiting: paused, or past a build budget, until `until`."""
+
+    target: str
+    why: str  # "paused" | "budget" | "account budget"
+    until: int  # ms
+    newly: bool  # held for this reason for the first time (worth telling people)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    ids: list[str]
+    held: list[Held]
+    resumed: list[str]  # targets whose pause ran out (`relay pause --for`)
+
+
+def policies(settings: Settings | None, now_ms: int) -> bytes:
+    """What the claim script needs to know of the config: supersede and the build budgets, with
+    the windows they count in now."""
+    if settings is None:
+        return b"{}"
+    targets: dict[str, dict[str, object]] = {}
+    for name, config in settings.targets.items():
+        policy: dict[str, object] = {}
+        if config.supersede == "cancel":
+            policy["supersede"] = True
+        if config.budget is not None:
+            policy["budget"] = config.budget.to_lua(now_ms)
+        if policy:
+            targets[name] = policy
+    doc: dict[str, object] = {"targets": targets}
+    account = settings.cloudflare.budget_builds
+    if account is not None:
+        doc["account"] = account.to_lua(now_ms)
+    return orjson.dumps(doc)
+
+
+def claim(client: redis.Redis, policy: bytes) -> Claimed:
+    """Turn due bursts into triggers (`lua/claim.lua`)."""
+    ids, held, resumed = client.register_script(lua(keys.SCRIPT_CLAIM))(
+        keys=[keys.DUE, keys.TRIGGERS, keys.STEPS, keys.PAUSES, keys.BUILDS_USED],
         args=[
             keys.BURST_PREFIX,
             keys.INFLIGHT_PREFIX,
@@ -58,9 +100,20 @@ def claim_bursts(client: redis.Redis) -> list[str]:
             keys.TRIGGERS_BY_TARGET_PREFIX,
             BATCH,
             RECHECK_MS,
+            keys.builds_used(""),
+            policy,
         ],
     )
-    return [text(i) for i in ids]
+    return Claimed(
+        ids=[text(i) for i in ids],
+        held=[Held(text(t), text(w), int(u), bool(int(n))) for t, w, u, n in held],
+        resumed=[text(t) for t in resumed],
+    )
+
+
+def claim_bursts(client: redis.Redis, settings: Settings | None = None) -> list[str]:
+    """Turn due bursts into triggers; returns their ids."""
+    return claim(client, policies(settings, int(time.time() * 1000))).ids
 
 
 @dataclass
@@ -83,21 +136,30 @@ class Claimer:
         self.name = name
         self.health = Health(started_at=server_ms(client))
         self.schedules = ScheduleTicker(client, settings)  # cron ticks, looked at once a second
-        self.reaper = Reaper(client, settings, Queue(keys.QUEUE, connection=client))
+        self.reaper = Reaper(client, settings, job_queue(client))
         self._last_reap = 0.0
         self._last_beat = 0.0
+        #: an outage this long is told to the channels (seconds)
+        self.lost_after = settings.worker.redis_lost_after
+        self._budgets = settings.cloudflare.budget_builds is not None or any(
+            t.budget is not None for t in settings.targets.values()
+        )
 
     def claim(self) -> list[str]:
-        """Turn due bursts into triggers; returns their ids."""
-        claimed = claim_bursts(self.client)
-        if claimed:
+        """Turn due bursts into triggers; returns their ids. Tells the channels about bursts
+        newly held by a budget, pauses that ran out and budgets nearly used up."""
+        result = claim(self.client, policies(self.settings, int(time.time() * 1000)))
+        if result.ids:
             die_at("claim:after-claim")
-        return claimed
+        if result.held or result.resumed or (result.ids and self._budgets):
+            controls_news.after_claim(self.client, self.settings, result)
+        return result.ids
 
     def tick(self) -> int:
         """One look at everything due; returns how much it started (0: nothing was due)."""
         fail_once("claimer:tick")
         self.schedules.maybe_tick()
+        fire_due(self.client)  # deploys at a set time join their bursts (exactly once)
         claimed = self.claim()
         started = self.runner.take()
         self.runner.renew()
@@ -108,6 +170,9 @@ class Claimer:
         if now - self._last_beat > BEAT_INTERVAL:
             self._last_beat = now
             self.beat()
+            controls_news.tell_control_events(self.client, self.settings)
+        if check_epoch(self.client):  # has Redis lost our data? (a GET every few seconds)
+            redis_news.tell_data_lost(self.client, self.settings)
         return len(claimed) + started
 
     def beat(self) -> None:
@@ -128,6 +193,7 @@ class Claimer:
         """Tick until `stop` is set. A Redis outage is logged once and waited out; any other
         error is logged and counted, and the loop goes on: claiming never stops silently."""
         down_since: float | None = None
+        told = False
         while not stop.is_set():
             try:
                 busy = self.tick()
@@ -135,6 +201,9 @@ class Claimer:
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("claimer: Redis unavailable (%s); retrying", type(exc).__name__)
+                elif not told and time.monotonic() - down_since > self.lost_after:
+                    told = True  # once per outage, straight from here: the outbox is in Redis
+                    redis_news.tell_redis_lost(self.settings, time.monotonic() - down_since)
                 stop.wait(min(2.0, interval * 10))
                 continue
             except Exception:
@@ -144,6 +213,6 @@ class Claimer:
                 continue
             if down_since is not None:
                 log.warning("claimer: Redis is back after %.1fs", time.monotonic() - down_since)
-                down_since = None
+                down_since, told = None, False
             if not busy:
                 stop.wait(interval)

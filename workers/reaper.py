@@ -20,7 +20,7 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq.timeouts import TimerDeathPenalty
 
-from relay.core import keys
+from relay.core import budget, keys
 from relay.core.clock import server_ms
 from relay.core.records import TriggerStatus
 from relay.core.settings import Settings
@@ -68,7 +68,17 @@ class Reaper:
         StartedJobRegistry(queue=self.queue, death_penalty_class=TimerDeathPenalty).cleanup()
         self._forget_quiet_workers()
         self.trim()
+        self._trim_budget_usage()
         return True
+
+    def _trim_budget_usage(self) -> None:
+        """Builds older than the longest budget window no longer count anywhere."""
+        horizon = server_ms(self.client) - budget.KEEP_MS
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zremrangebyscore(keys.BUILDS_USED, "-inf", horizon)
+        for name in self.settings.targets:
+            pipe.zremrangebyscore(keys.builds_used(name), "-inf", horizon)
+        pipe.execute()
 
     def _target(self, name: str) -> None:
         holder = self.store.inflight(name)

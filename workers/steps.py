@@ -27,8 +27,10 @@ from relay.core.scripts import lua
 from relay.core.store import text
 from relay.core.transitions import Lease, Step
 from workers.deploy import deploy
+from workers.notifications.outbox import send_step
 from workers.outcomes import retry_later
 from workers.runtime import Context
+from workers.supersede import cancel
 from workers.watch import watch
 
 log = logging.getLogger("relay.worker")
@@ -36,7 +38,12 @@ log = logging.getLogger("relay.worker")
 #: a live worker renews the leases of the steps it runs this many times per lease
 RENEWALS_PER_LEASE = 6
 
-STEPS: dict[str, Callable[[Context, Lease], str]] = {"deploy": deploy, "watch": watch}
+STEPS: dict[str, Callable[[Context, Lease], str]] = {
+    "deploy": deploy,
+    "watch": watch,
+    "cancel": cancel,
+    "notify": send_step,
+}
 
 
 class StepRunner:
@@ -116,6 +123,10 @@ class StepRunner:
         """A bug, not Cloudflare's answer: the attempt is counted as failed (and the next one
         armed), a poll is made again; never a silent loss."""
         step = lease.step
+        if step.kind not in {"deploy", "watch"}:
+            # a cancel or a notice: never retried after a bug (its trigger settles by its watch)
+            self.ctx.moves.step_done(lease)
+            return
         try:
             trigger = self.ctx.store.trigger(step.trigger_id)
             if trigger is None or not trigger.status.in_progress:

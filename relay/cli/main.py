@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay import __version__
-from relay.cli import hooks, prune, records, run, up
+from relay.cli import builds, controls, hooks, prune, records, run, up
 from relay.cli.options import Options
 from relay.core.config import default_config_path
 from relay.core.exceptions import RelayError
@@ -29,23 +29,24 @@ from relay.core.exceptions import RelayError
 @click.version_option(__version__, prog_name="relay")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
-    """Deploy-hook relay: verify CMS webhooks, turn each burst into one Cloudflare Pages
-    build, retry what failed and record every result.
+    """Deploy-hook relay: verify CMS webhooks, turn each burst into one Cloudflare build
+    (Pages or Workers Builds), retry what failed and record every result.
 
     \b
     First run:   relay up             (receiver + worker + embedded Redis, dry-run
                                        until Cloudflare credentials are set)
     Production:  relay serve          (HTTP receiver, dashboard, API, metrics)
-                 relay worker         (deploy jobs; run one or more)
-    Inspect:     relay deliveries | deployments | failed
+                 relay worker         (claims, deploys, watches; run several)
+    Inspect:     relay deliveries | deployments | failed | logs | scheduled
     Act:         relay replay | deploy | prune | send-test | sign
+    Control:     relay pause | resume | deploy --at | rollback
     Cron (UTC):  [targets.X] schedule rebuilds and prune_schedule prunes run
                  inside relay worker, exactly once across all workers
     """
     ctx.obj = Options(config=config or default_config_path())
 
 
-for _module in (up, run, records, hooks, prune):
+for _module in (up, run, records, controls, builds, hooks, prune):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

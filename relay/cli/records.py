@@ -1,9 +1,9 @@
-"""`relay deliveries`, `deployments`, `failed`, `replay`, `deploy`: read and act on records."""
+"""`relay deliveries`, `deployments`, `failed`, `replay`: read and act on records (`relay deploy`
+is an operator control: `relay.cli.controls`)."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -177,23 +177,4 @@ def replay(
         click.echo("nothing to replay")
 
 
-@click.command(short_help="Trigger a target now (through the debounce).")
-@click.argument("target")
-@click.option("--now", is_flag=True, help="skip the debounce: build as soon as possible")
-@pass_options
-def deploy(options: Options, target: str, now: bool) -> None:
-    """Trigger TARGET through the same debounce and record path as a webhook, so it
-    coalesces with a burst in progress. --now skips the quiet period: it builds as soon as the
-    target is free (right after a build in flight ends), and deliveries arriving meanwhile
-    join it without pushing it later."""
-    settings = options.settings()
-    due = actions.touch(sync_client(settings), settings, target, reason="manual", now=now)
-    wait = max(0.0, due / 1000 - time.time())
-    click.echo(
-        f"queued {target}: builds in {wait:.0f}s unless more changes arrive"
-        if wait >= 1
-        else f"queued {target}: builds now"
-    )
-
-
-COMMANDS = [deliveries, deployments, failed, replay, deploy]
+COMMANDS = [deliveries, deployments, failed, replay]

@@ -7,6 +7,8 @@ clocks disagree still agree on what is due and what is stuck.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import redis
 
 
@@ -20,3 +22,9 @@ def server_seconds(client: redis.Redis) -> float:
     """Now on the Redis server's clock, in Unix seconds."""
     seconds, micros = client.time()
     return int(seconds) + int(micros) / 1e6
+
+
+def iso_time(ms: int) -> str:
+    """A time for people: "2026-12-02 15:30 UTC" (with seconds when they are not 0)."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 
 from croniter import croniter
 
+from relay.core.budget import BuildBudget
 from relay.core.declare import Kind, Meta, OptionSpec, declared
 from relay.core.duration import parse_duration
 from relay.core.exceptions import ConfigError
@@ -29,8 +30,10 @@ from relay.core.settings import (
     FilterSettings,
     HookSettings,
     MatchRule,
+    NotifySettings,
     RedisSettings,
     Settings,
+    TargetKind,
     TargetSettings,
 )
 
@@ -108,7 +111,7 @@ class SettingsReader:
     # -- entry point ---------------------------------------------------------------------------
 
     def settings(self) -> Settings:
-        known = {*TABLES, "targets", "hooks"}
+        known = {*TABLES, "targets", "hooks", "notify"}
         for key in self.raw:
             if key not in known:
                 self.problems.append(f"{key}: unknown table (expected one of {sorted(known)})")
@@ -119,17 +122,28 @@ class SettingsReader:
         tables["redis"] = dataclasses.replace(redis, configured=configured)
         targets = self._targets()
         hooks = self._hooks(targets)
+        notify = self._notify(targets)
         if self.problems:
             raise ConfigError(self.problems)
-        settings = Settings(path=self.path, targets=targets, hooks=hooks, **tables)
-        if not settings.cloudflare.has_credentials and any(
-            t.kind == "api" for t in targets.values()
-        ):
+        settings = Settings(path=self.path, targets=targets, hooks=hooks, notify=notify, **tables)
+        self._credential_warnings(settings)
+        return dataclasses.replace(settings, warnings=tuple(self.warnings))
+
+    def _credential_warnings(self, settings: Settings) -> None:
+        if settings.cloudflare.has_credentials:
+            return
+        kinds = {t.kind for t in settings.targets.values()}
+        if kinds & {TargetKind.PAGES, TargetKind.WORKERS}:
             self.warnings.append(
                 "no Cloudflare credentials (CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN): "
-                "Pages API targets run in dry-run and only record what they would deploy"
+                "API targets run in dry-run and only record what they would deploy"
             )
-        return dataclasses.replace(settings, warnings=tuple(self.warnings))
+        for name, target in settings.targets.items():
+            if target.supersede and target.kind is TargetKind.WORKERS_HOOK:
+                self.warnings.append(
+                    f"targets.{name}.supersede: cancelling needs API credentials; without "
+                    "them builds started by the deploy hook are not cancelled"
+                )
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -203,6 +217,31 @@ class SettingsReader:
             self.warnings.extend(scheme.warnings(hook))
             out[name] = hook
         return out
+
+    def _notify(self, targets: Mapping[str, TargetSettings]) -> tuple[NotifySettings, ...]:
+        """`[notify]` (one channel) or `[[notify]]` (several)."""
+        raw = self.raw.get("notify")
+        if raw is None:
+            return ()
+        tables: list[tuple[str, object]]
+        if isinstance(raw, Mapping):
+            tables = [("notify", raw)]
+        elif isinstance(raw, list):
+            tables = [(f"notify[{index}]", item) for index, item in enumerate(raw)]
+        else:
+            self.problems.append("notify: must be a table ([notify]) or tables ([[notify]])")
+            return ()
+        out = []
+        for key, table in tables:
+            if not isinstance(table, Mapping):
+                self.problems.append(f"{key}: must be a table")
+                continue
+            channel = self.table(NotifySettings, table, key)
+            for target in channel.targets or ():
+                if target not in targets:
+                    self.problems.append(f"{key}.targets: {target!r} is not a defined target")
+            out.append(channel)
+        return tuple(out)
 
     def _filters(self, raw: object, key: str) -> FilterSettings:
         if raw is None:
@@ -302,6 +341,10 @@ class SettingsReader:
     def _duration(self, raw: Any, key: str) -> float:
         return parse_duration(self.interpolate(raw, key) if isinstance(raw, str) else raw)
 
+    def _budget(self, raw: Any, key: str) -> BuildBudget | None:
+        text = self._string(raw, key)
+        return BuildBudget.parse(text) if text else None
+
     def _cron(self, raw: Any, key: str) -> str | None:
         text = self._string(raw, key)
         if text is None or not croniter.is_valid(text) or len(text.split()) != 5:
@@ -345,6 +388,7 @@ _READERS: dict[Kind, Any] = {
     Kind.SECRETS: SettingsReader._secrets,
     Kind.DURATION: SettingsReader._duration,
     Kind.CRON: SettingsReader._cron,
+    Kind.BUDGET: SettingsReader._budget,
     Kind.INT: lambda self, raw, key: self._typed(raw, int, "a whole number"),
     Kind.FLOAT: lambda self, raw, key: float(self._typed(raw, float | int, "a number")),
     Kind.BOOL: lambda self, raw, key: self._typed(raw, bool, "true or false"),

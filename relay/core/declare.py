@@ -37,6 +37,7 @@ class Kind(StrEnum):
     CRON = "cron"  # five fields, UTC
     STRINGS = "list of strings"  # a lone string is a list of one
     SECRETS = "list of secrets"
+    BUDGET = "budget"  # "N/day" (rolling 24 h) or "N/month" (calendar month, UTC)
 
 
 @dataclass(frozen=True)

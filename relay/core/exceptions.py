@@ -17,6 +17,7 @@
     ├── CloudflareError              a call to Cloudflare did not give what was asked
     │   ├── CloudflareRetryable      429, 5xx, timeouts, dropped connections: try again later
     │   └── CloudflareRejected       any other 4xx: retrying will not help
+    ├── NotSupported            409  the target's platform cannot do this (cancel, rollback)
     ├── PruneBusy                    another prune of the same project is running
     └── PruneInterrupted             a prune stopped before its end; running it again resumes
 
@@ -188,6 +189,12 @@ class CloudflareRetryable(CloudflareError):
 
 class CloudflareRejected(CloudflareError):
     """A permanent failure (bad token, unknown project, …): retrying gives the same answer."""
+
+
+class NotSupported(RelayError):
+    """The target's platform cannot do this (cancel a Pages build, roll a Worker back here)."""
+
+    status_code = 409
 
 
 class PruneBusy(RelayError):

@@ -73,7 +73,8 @@ def target_triggers(target: str) -> str:
 FAILED = "relay:failed"
 #: sorted set: a trigger's pending step "<kind>:<trigger id>:<n>" -> when it runs (ms), or, once
 #: a runner took it (lua/take_steps.lua), when its lease runs out. Kinds: deploy (attempt n),
-#: watch (poll n). The transition that completes a step removes it (lua/transition.lua).
+#: watch (poll n), cancel (a superseded build), notify (a notice, by its id; attempt n). The
+#: transition that completes a step removes it (lua/transition.lua, lua/step_done.lua).
 STEPS = "relay:steps"
 #: hash: step member -> the token of the worker process that holds its lease
 STEP_LEASES = "relay:step-leases"
@@ -110,6 +111,68 @@ def status_refresh_lock(target: str) -> str:
     return f"{STATUS_CACHE_PREFIX}{target}:lock"
 
 
+# -- operator controls (relay/core/controls.py, lua/claim.lua) ------------------------------------
+#: hash: target -> JSON {until (ms, 0 = until resumed), reason, at (ms)}: a paused target. The
+#: claim keeps its burst collecting; the pause ends by `relay resume` or when `until` passes
+PAUSES = "relay:pauses"
+#: sorted set: trigger id -> claimed (ms), every trigger of every target: what
+#: `[cloudflare] budget_builds` counts (trimmed past the longest budget window)
+BUILDS_USED = "relay:builds-used"
+
+
+def builds_used(target: str) -> str:
+    """Sorted set: trigger id -> claimed (ms) of one target: what its `budget` counts."""
+    return f"relay:builds-used:{target}"
+
+
+def budget_notice(scope: str, window: int, percent: int) -> str:
+    """String (SET NX, expires with the window): the 80 % / 100 % notice of one budget window
+    (scope: a target's name, or "*" for the account) was sent; it is sent once."""
+    return f"relay:budget-notice:{scope}:{window}:{percent}"
+
+
+#: list of JSON {event, target, reason, until, at}: pauses and resumes made by an operator,
+#: turned into notifications by a worker's claimer (capped)
+CONTROL_EVENTS = "relay:control-events"
+#: sorted set: scheduled deploy id -> when it fires (ms); `relay deploy --at`
+SCHEDULED = "relay:scheduled"
+#: sorted set: every scheduled deploy id of the last week -> when it was to fire (ms), fired
+#: and cancelled ones included, for `relay scheduled`
+SCHEDULED_LOG = "relay:scheduled-log"
+
+
+def scheduled(deploy_id: str) -> str:
+    """Hash: one scheduled deploy (target, at, reason, created_at, status, fired_at); kept a
+    week after it fired or was cancelled, for `relay scheduled`."""
+    return f"relay:scheduled:{deploy_id}"
+
+
+# -- notifications (workers/notifications) ---------------------------------------------------------
+def notice(notice_id: str) -> str:
+    """String (JSON, expires a day after): one notification waiting to be sent; its sending is
+    a step ("notify:<id>:<attempt>" in STEPS), retried with backoff, never blocking a deploy."""
+    return f"relay:notice:{notice_id}"
+
+
+# -- the dashboard's sign-in (relay/web/access.py) -------------------------------------------------
+def session(session_id: str) -> str:
+    """String "1" while a dashboard session is signed in (EX: the session's lifetime). Signing
+    out deletes it, so the cookie stops working at once."""
+    return f"relay:session:{session_id}"
+
+
+def auth_failures(address: str) -> str:
+    """Counter (INCR, EX: the window): wrong admin tokens from one client address, kept in
+    Redis so that every receiver process counts together."""
+    return f"relay:auth-failures:{address}"
+
+
+# -- Redis itself (relay/core/redis_health.py) -----------------------------------------------------
+#: String (no TTL): a random value set once with SET NX. It changing or vanishing means Redis
+#: lost the relay's data (a restart without persistence, a flush, a failover to an empty node).
+EPOCH = "relay:epoch"
+
+
 # -- RQ --------------------------------------------------------------------------------------------
 #: the RQ queue every relay job runs on
 QUEUE = "relay"
@@ -123,6 +186,8 @@ SCRIPT_BUDGET = "budget"
 #: sorted set: one member per Cloudflare API request in the current window (shared budget)
 API_BUDGET = "relay:cloudflare:budget"
 SCRIPT_TOUCH = "touch"
+SCRIPT_FIRE_SCHEDULED = "fire_scheduled"
+SCRIPT_STEP_DONE = "step_done"
 SCRIPT_TRANSITION = "transition"
 #: hash: target -> "ok" | "failing" (its last final outcome), for recovery notifications
 TARGET_HEALTH = "relay:health"

@@ -36,6 +36,7 @@ class TriggerStatus(StrEnum):
     SUCCESS = "success"  # the build finished and deployed
     FAILURE = "failure"  # the build failed on Cloudflare
     CANCELED = "canceled"  # the build was cancelled on Cloudflare (not by the relay)
+    SUPERSEDED = "superseded"  # cancelled by the relay: a newer burst's build replaced it
     SKIPPED = "skipped"  # Cloudflare skipped the build (branch or path settings)
     STUCK = "stuck"  # no progress for the target's stuck_after
     TRIGGERED = "triggered"  # a deploy hook accepted it and there is no API access to watch it
@@ -91,6 +92,15 @@ _FAILING = frozenset(
     {TriggerStatus.FAILURE, TriggerStatus.CANCELED, TriggerStatus.STUCK, TriggerStatus.FAILED}
 )
 _GOOD = frozenset({TriggerStatus.SUCCESS, TriggerStatus.TRIGGERED, TriggerStatus.DRY_RUN})
+#: how much of a failed build's log a trigger keeps (the platform keeps the whole log)
+LOG_TAIL_LINES = 30
+LOG_LINE_CHARS = 300
+
+
+def log_tail(lines: list[str]) -> tuple[str, ...]:
+    """The last lines of a log, bounded, as a trigger keeps them."""
+    kept = [line.rstrip()[:LOG_LINE_CHARS] for line in lines if line.strip()]
+    return tuple(kept[-LOG_TAIL_LINES:])
 
 
 class DeliveryOutcome(StrEnum):
@@ -180,10 +190,10 @@ class Trigger:
     attempts: int = 0
     attempt_at: int | None = None
     next_attempt_at: int | None = None
-    kind: str | None = None  # the target's kind when it was triggered ("api", "hook")
+    kind: str | None = None  # the target's kind when triggered (relay.core.settings.TargetKind)
     project: str | None = None
     branch: str | None = None
-    deployment_id: str | None = None  # Cloudflare's id of the deployment
+    deployment_id: str | None = None  # Cloudflare's id of the deployment (Workers: build uuid)
     triggered_at: int | None = None  # Cloudflare accepted it
     url: str | None = None
     environment: str | None = None
@@ -194,6 +204,13 @@ class Trigger:
     finished_at: int | None = None
     build_seconds: float | None = None
     skip_reason: str | None = None
+    commit: str | None = None  # the commit built (Workers Builds)
+    version: str | None = None  # the Worker version the build deployed (Workers Builds)
+    #: a Workers deploy hook answered with its build already pending: this trigger follows it
+    already_exists: bool | None = None
+    superseded_by: str | None = None  # the trigger whose build replaced this one's
+    #: the last lines of a failed build's log (at most LOG_TAIL_LINES of LOG_LINE_CHARS)
+    log_tail: tuple[str, ...] | None = None
     error: str | None = None
     error_code: int | None = None  # Cloudflare's error code
     error_status: int | None = None  # the HTTP status of that answer
@@ -338,7 +355,7 @@ def _field_kinds() -> dict[str, type]:
         hint = hints[item.name]
         if isinstance(hint, types.UnionType):
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        out[item.name] = hint
+        out[item.name] = typing.get_origin(hint) or hint  # tuple[str, ...] -> tuple
     return out
 
 
@@ -354,12 +371,15 @@ def _encode(value: Any, kind: type) -> str:
 
 def _decode(text: str, kind: type) -> Any:
     try:
+        if kind is tuple:
+            items = orjson.loads(text)
+            return tuple(str(i) for i in items) if isinstance(items, list) else None
         if kind is bool:
             return text == "1"
         if kind is int:
             return int(float(text))
         if kind is float:
             return float(text)
-    except ValueError:
+    except (ValueError, orjson.JSONDecodeError):
         return None
     return text

@@ -9,13 +9,18 @@ them at once. Secrets are wrapped in `Secret` as soon as they are read.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from relay.core.budget import BuildBudget
 from relay.core.declare import Kind, setting
 from relay.core.exceptions import ConfigError
 from relay.core.secret import Secret
@@ -24,24 +29,83 @@ DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PROJECT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+WORKER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: the path of a Workers Builds deploy hook (Pages hooks are …/pages/webhooks/deploy_hooks/…)
+WORKERS_HOOK_PATH = "/workers/builds/deploy_hooks/"
+#: what a notification channel can be told about (`[[notify]] events`)
+NOTIFY_EVENTS = (
+    "failed",
+    "failed_for_good",
+    "recovered",
+    "stuck",
+    "held_by_budget",
+    "budget_warning",
+    "paused",
+    "resumed",
+    "redis_lost",
+)
+NOTIFY_FORMATS = ("slack", "discord", "teams", "generic")
 
 
 @dataclass(frozen=True)
 class RedisSettings:
+    """`[redis]`: where the relay's Redis is, and when a sender's 2xx may be sent.
+
+    `ack` exists because "Redis applied it" is only as durable as that Redis: replicated
+    survives losing the primary (a Sentinel failover), fsynced survives its host losing power.
+    The receiver sends the acknowledgement (WAIT / WAITAOF) on the connection that wrote
+    (`relay.core.connections.Ack`), so it covers exactly the delivery being answered.
+    """
+
+    #: `ack` levels, weakest first
+    ACK_LEVELS = ("written", "replicated", "fsynced")
+    #: seconds: the longest `ack_timeout` (a sender waits that long for its answer)
+    ACK_TIMEOUT_MAX = 5.0
+
     url: Secret = setting(
         Secret(DEFAULT_REDIS_URL),
-        "redis://, rediss:// (TLS) or unix:// URL of the Redis that holds everything",
+        "redis://, rediss:// (TLS), unix:// or redis+sentinel:// URL of the Redis that holds "
+        "everything",
         kind=Kind.SECRET,
         env="REDIS_URL",
         shown="redis://127.0.0.1:6379/0",
+    )
+    ack: str = setting(
+        "written",
+        "when a sender gets its 2xx: written (Redis applied it), replicated (also on "
+        "ack_replicas replicas), fsynced (also in the primary's AOF on disk; Redis >= 7.2)",
+        kind=Kind.STRING,
+        choices=ACK_LEVELS,
+    )
+    ack_replicas: int = setting(
+        1,
+        'ack = "replicated": how many replicas must have the delivery',
+        kind=Kind.INT,
+        minimum=1,
+    )
+    ack_timeout: float = setting(
+        0.5,
+        "how long the receiver waits for that acknowledgement before answering 503",
+        kind=Kind.DURATION,
+        minimum=0.01,
     )
     #: False: nothing named a Redis, so `relay up` may start an embedded one
     configured: bool = False
 
     def problems(self, key: str) -> list[str]:
-        if not self.url.reveal().startswith(("redis://", "rediss://", "unix://")):
-            return [f"{key}.url: must start with redis://, rediss:// or unix://"]
-        return []
+        from relay.core.redis_url import parse_redis_url
+
+        out = []
+        try:
+            parse_redis_url(self.url.reveal())
+        except ValueError as exc:  # the message never repeats the URL (it may hold a password)
+            out.append(f"{key}.url: {exc}")
+        if self.ack_timeout > self.ACK_TIMEOUT_MAX:
+            out.append(
+                f"{key}.ack_timeout: at most {self.ACK_TIMEOUT_MAX:g}s (a sender waits this long "
+                "for its answer)"
+            )
+        return out
 
 
 @dataclass(frozen=True)
@@ -69,15 +133,37 @@ class CloudflareSettings:
     poll_interval: float = setting(
         10.0, "how often a building deployment is checked", kind=Kind.DURATION
     )
+    budget_builds: BuildBudget | None = setting(
+        None,
+        'builds allowed for every target together: "N/day" (rolling 24 h) or "N/month" '
+        "(calendar month, UTC); bursts past it are held until it allows",
+        kind=Kind.BUDGET,
+    )
 
     @property
     def has_credentials(self) -> bool:
         return bool(self.account_id) and self.api_token is not None and bool(self.api_token)
 
     def problems(self, key: str) -> list[str]:
-        if not self.api_base.startswith(("http://", "https://")):
-            return [f"{key}.api_base: must be an http:// or https:// URL"]
+        return https_problem(f"{key}.api_base", self.api_base)
+
+
+#: the shortest admin token accepted: it guards redeploying every site
+ADMIN_TOKEN_MIN = 16
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` points at this machine (http:// is fine there: a sandbox, a local fake)."""
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def https_problem(key: str, url: str) -> list[str]:
+    """A URL that carries a credential or builds a site must be https:// (loopback excepted)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "https" or (scheme == "http" and is_loopback(url)):
         return []
+    return [f"{key}: must be an https:// URL (http:// only for 127.0.0.1 or localhost)"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +174,15 @@ class AdminSettings:
         kind=Kind.SECRET,
         env="RELAY_ADMIN_TOKEN",
     )
+
+    def problems(self, key: str) -> list[str]:
+        if self.token is not None and len(self.token.reveal()) < ADMIN_TOKEN_MIN:
+            return [
+                f"{key}.token: is {len(self.token.reveal())} characters; use at least "
+                f"{ADMIN_TOKEN_MIN} random ones (python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            ]
+        return []
 
 
 @dataclass(frozen=True)
@@ -118,6 +213,12 @@ class RetrySettings:
 @dataclass(frozen=True)
 class ServerSettings:
     max_body: int = setting(1024 * 1024, "bytes; larger requests get 413", kind=Kind.INT, minimum=1)
+    body_timeout: float = setting(
+        10.0,
+        "a request body must arrive within this long, else 408 (a sender trickling bytes)",
+        kind=Kind.DURATION,
+        minimum=0.1,
+    )
     dedupe_window: float = setting(
         86400.0, "how long a sender's delivery id is remembered", kind=Kind.DURATION
     )
@@ -146,6 +247,19 @@ class ServerSettings:
         kind=Kind.SECRET,
         env="RELAY_STATUS_TOKEN",
     )
+    public_url: str | None = setting(
+        None,
+        "where people reach the dashboard (https://relay.example.com): notifications link to it",
+        kind=Kind.STRING,
+    )
+
+    def problems(self, key: str) -> list[str]:
+        if self.public_url is None:
+            return []
+        scheme = urlsplit(self.public_url).scheme
+        if scheme not in {"http", "https"}:
+            return [f"{key}.public_url: must be an http:// or https:// URL"]
+        return []
 
 
 @dataclass(frozen=True)
@@ -163,15 +277,65 @@ class WorkerSettings:
         kind=Kind.INT,
         minimum=1,
     )
+    redis_lost_after: float = setting(
+        30.0,
+        "an outage of Redis this long is told to the notification channels (redis_lost)",
+        kind=Kind.DURATION,
+        minimum=1,
+    )
 
 
 @dataclass(frozen=True)
 class NotifySettings:
+    """One notification channel: `[notify]`, or each `[[notify]]`."""
+
     url: Secret | None = setting(
         None,
-        "a Slack-compatible incoming webhook, told about failures and recoveries",
+        "where to send: a Slack or Discord webhook, a Teams workflow URL, or any URL (signed JSON)",
+        kind=Kind.SECRET,
+        shown="required",
+    )
+    events: tuple[str, ...] | None = setting(
+        None, "what to tell this channel (see below)", kind=Kind.STRINGS, shown="all"
+    )
+    targets: tuple[str, ...] | None = setting(
+        None, "only about these targets", kind=Kind.STRINGS, shown="all"
+    )
+    secret: Secret | None = setting(
+        None,
+        "whsec_… : sign each message as Standard Webhooks (webhook-id, -timestamp, -signature)",
         kind=Kind.SECRET,
     )
+    format: str | None = setting(
+        None,
+        "slack, discord, teams or generic, when the URL does not say",
+        kind=Kind.STRING,
+        choices=NOTIFY_FORMATS,
+        shown="from the URL",
+    )
+
+    def problems(self, key: str) -> list[str]:
+        out = []
+        if self.url is None:
+            out.append(f"{key}.url: missing (where to send the notifications)")
+        else:
+            out += https_problem(f"{key}.url", self.url.reveal())
+        for event in self.events or ():
+            if event not in NOTIFY_EVENTS:
+                out.append(f"{key}.events: {event!r} is not one of {', '.join(NOTIFY_EVENTS)}")
+        if self.secret is not None and not _standard_key(self.secret.reveal()):
+            out.append(f"{key}.secret: must be whsec_ followed by base64 of 24 to 64 bytes")
+        return out
+
+
+def _standard_key(text: str) -> bool:
+    if not text.startswith("whsec_"):
+        return False
+    try:
+        raw = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return 24 <= len(raw) <= 64
 
 
 @dataclass(frozen=True)
@@ -181,6 +345,15 @@ class RelaySettings:
         "record what would be deployed for every target, even with credentials",
         kind=Kind.BOOL,
     )
+
+
+class TargetKind(StrEnum):
+    """The kinds of target, each one module behind the seam of `relay.core.targets`."""
+
+    PAGES = "pages"  # a Pages project: POST …/deployments, watched
+    PAGES_HOOK = "pages-hook"  # a Pages deploy hook (watched when `project` and credentials)
+    WORKERS = "workers"  # a Worker built by Workers Builds: its trigger started, watched
+    WORKERS_HOOK = "workers-hook"  # a Workers Builds deploy hook (watched with credentials)
 
 
 @dataclass(frozen=True)
@@ -194,8 +367,29 @@ class TargetSettings:
     branch: str | None = setting(
         None, "branch to build", kind=Kind.STRING, shown="the production branch"
     )
+    worker: str | None = setting(
+        None,
+        "a Worker built by Workers Builds: its build trigger for `branch` is looked up, started "
+        "and watched",
+        kind=Kind.STRING,
+    )
     deploy_hook: Secret | None = setting(
-        None, "a Pages deploy hook URL instead (the URL is a secret)", kind=Kind.SECRET
+        None,
+        "a Pages or Workers Builds deploy hook URL instead (the URL is a secret)",
+        kind=Kind.SECRET,
+    )
+    supersede: str | None = setting(
+        None,
+        'Workers Builds: "cancel" cancels a queued or running build when a newer burst is '
+        "claimed, and starts the new one",
+        kind=Kind.STRING,
+        choices=("cancel",),
+    )
+    budget: BuildBudget | None = setting(
+        None,
+        '"N/day" (rolling 24 h) or "N/month" (calendar month, UTC): bursts past it are held '
+        "until it allows",
+        kind=Kind.BUDGET,
     )
     debounce: float = setting(
         30.0, "quiet period: build this long after the last event of a burst…", kind=Kind.DURATION
@@ -224,27 +418,54 @@ class TargetSettings:
     )
 
     @property
-    def kind(self) -> str:
-        return "hook" if self.deploy_hook is not None else "api"
+    def kind(self) -> TargetKind:
+        """How this target is built: decided by its keys (and a deploy hook's URL)."""
+        if self.deploy_hook is not None:
+            if WORKERS_HOOK_PATH in urlsplit(self.deploy_hook.reveal()).path:
+                return TargetKind.WORKERS_HOOK
+            return TargetKind.PAGES_HOOK
+        return TargetKind.WORKERS if self.worker is not None else TargetKind.PAGES
+
+    @property
+    def on_workers(self) -> bool:
+        return self.kind in {TargetKind.WORKERS, TargetKind.WORKERS_HOOK}
 
     def describe(self) -> str:
-        if self.deploy_hook is not None:
-            return "deploy hook"
-        return f"Pages project {self.project} branch {self.branch or '(production)'}"
+        kind = self.kind
+        if kind is TargetKind.PAGES_HOOK:
+            return "Pages deploy hook"
+        if kind is TargetKind.WORKERS_HOOK:
+            return "Workers Builds deploy hook"
+        branch = self.branch or "(production)"
+        if kind is TargetKind.WORKERS:
+            return f"Worker {self.worker} branch {self.branch}"
+        return f"Pages project {self.project} branch {branch}"
 
     def problems(self, key: str) -> list[str]:
         out = []
-        if self.project is None and self.deploy_hook is None:
-            out.append(f"{key}: needs either project (+ branch) or deploy_hook")
+        if self.project is None and self.deploy_hook is None and self.worker is None:
+            out.append(f"{key}: needs project (+ branch), worker (+ branch) or deploy_hook")
+        if self.project is not None and self.worker is not None:
+            out.append(f"{key}: has both project (Pages) and worker (Workers); keep one")
+        if self.worker is not None and not WORKER_PATTERN.match(self.worker):
+            out.append(
+                f"{key}.worker: {self.worker!r} is not a Worker name "
+                "(lower-case letters, digits, - and _)"
+            )
+        if self.kind is TargetKind.WORKERS and not self.branch:
+            out.append(f"{key}.branch: a Workers Builds target needs the branch to build")
+        if self.supersede and not self.on_workers:
+            out.append(
+                f"{key}.supersede: Cloudflare Pages has no way to cancel a build; supersede = "
+                '"cancel" works for Workers Builds targets only'
+            )
         if self.project is not None and not PROJECT_PATTERN.match(self.project):
             out.append(
                 f"{key}.project: {self.project!r} is not a Pages project name "
                 "(lower-case letters, digits and -)"
             )
-        if self.deploy_hook is not None and not self.deploy_hook.reveal().startswith(
-            ("https://", "http://")
-        ):
-            out.append(f"{key}.deploy_hook: must be an https:// URL")
+        if self.deploy_hook is not None:
+            out += https_problem(f"{key}.deploy_hook", self.deploy_hook.reveal())
         if self.max_wait < self.debounce:
             out.append(f"{key}.max_wait: must not be shorter than debounce")
         if self.keep is None and self.prune_schedule:
@@ -316,7 +537,8 @@ class Settings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
-    notify: NotifySettings = field(default_factory=NotifySettings)
+    #: the notification channels (`[notify]` or each `[[notify]]`)
+    notify: tuple[NotifySettings, ...] = ()
     relay: RelaySettings = field(default_factory=RelaySettings)
     targets: Mapping[str, TargetSettings] = field(default_factory=dict)
     hooks: Mapping[str, HookSettings] = field(default_factory=dict)
@@ -345,7 +567,6 @@ TABLES: dict[str, type] = {
     "retry": RetrySettings,
     "server": ServerSettings,
     "worker": WorkerSettings,
-    "notify": NotifySettings,
     "relay": RelaySettings,
 }
 #: the tables of named entries (`[targets.NAME]`, `[hooks.NAME]`)

@@ -56,6 +56,10 @@ class Pending:
     last: int  # ms
     due: int  # ms: when it is claimed (later while a build of the target is in flight)
     reason: str | None
+    #: why it waits past its due time: "paused", "budget" or "account budget" (None: it does
+    #: not, or only for a build in flight), and until when (ms)
+    held: str | None = None
+    held_until: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -202,6 +206,8 @@ class Store:
                 last=int(state.get("last") or 0),
                 due=when,
                 reason=state.get("reason") or None,
+                held=state.get("held") or None,
+                held_until=int(state["held_until"]) if state.get("held_until") else None,
             )
         return out
 

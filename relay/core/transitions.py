@@ -33,11 +33,15 @@ from relay.core.scripts import lua
 ANY = "*"
 
 
+#: the kinds of step; all but "notify" belong to a trigger (their id is the trigger's)
+STEP_KINDS = frozenset({"deploy", "watch", "cancel", "notify"})
+
+
 @dataclass(frozen=True)
 class Step:
     """A unit of work on a trigger that runs at a time: its n-th deploy attempt or build poll."""
 
-    kind: str  # "deploy" | "watch"
+    kind: str  # "deploy" | "watch" | "cancel" (a trigger's) | "notify" (a notice's)
     trigger_id: str
     n: int
 
@@ -55,7 +59,7 @@ class Step:
     def parse(cls, member: str) -> Step | None:
         kind, _, rest = member.partition(":")
         trigger_id, _, n = rest.rpartition(":")
-        if kind not in {"deploy", "watch"} or not trigger_id or not n.isdecimal():
+        if kind not in STEP_KINDS or not trigger_id or not (n.isascii() and n.isdecimal()):
             return None
         return cls(kind, trigger_id, int(n))
 
@@ -135,6 +139,15 @@ class Transitions:
         """Complete a step that has nothing left to do (its trigger moved on without it)."""
         doc = {"set": {}, "del": [], "target": trigger.target, "release": False, "count": ""}
         return self._apply(trigger.id, trigger.target, ANY, doc, lease, None)
+
+    def step_done(self, lease: Lease, arm: tuple[Step, float] | None = None) -> bool:
+        """Complete a step that belongs to no trigger (a notice's), arming `arm` if given."""
+        step, delay = arm if arm is not None else (None, 0.0)
+        applied = self.client.register_script(lua(keys.SCRIPT_STEP_DONE))(
+            keys=[keys.STEPS, keys.STEP_LEASES],
+            args=[lease.step.member, lease.token, step.member if step else "", round(delay * 1000)],
+        )
+        return bool(applied)
 
     def replay(self, trigger: Trigger, now: int) -> bool:
         """A failed trigger was queued again: it is REPLAYED (and off `relay failed`)."""

@@ -25,11 +25,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relay.core.config import load_settings
+from relay.core.connections import READER_TIMEOUT as READER_TIMEOUT
 from relay.core.connections import async_client
+from relay.core.connections import reader_client as connect_reader
+from relay.core.redis_health import epoch_watch, startup_check
 from relay.core.settings import Settings
 from relay.web.access import Access
 from relay.web.api.endpoints import Api
 from relay.web.dashboard.charts import Charts
+from relay.web.dashboard.controls import ControlForms
 from relay.web.dashboard.forms import Forms
 from relay.web.dashboard.signin import SignIn
 from relay.web.dashboard.tallies import Tallies
@@ -39,13 +43,11 @@ from relay.web.errors import RETRY_SOON, exception_handlers
 from relay.web.headers import SecurityHeaders
 from relay.web.ingest import Ingest
 from relay.web.metrics import REGISTRY, RedisCollector
+from relay.web.operator import Operator
 from relay.web.providers.base import Provider
 from relay.web.providers.registry import PROVIDERS
 from relay.web.receiver import Receiver
 from relay.web.status_page import StatusPages
-
-#: seconds the readers' client waits for Redis (connect, and each command)
-READER_TIMEOUT = 1.0
 
 
 class State(TypedDict):
@@ -58,23 +60,21 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
 
 
 def reader_client(settings: Settings) -> redis.Redis:
-    """The dashboard's, API's and /metrics' client: no retries, so Redis down is a quick 503."""
-    client: redis.Redis = redis.Redis.from_url(
-        settings.redis.url.reveal(),
-        socket_timeout=READER_TIMEOUT,
-        socket_connect_timeout=READER_TIMEOUT / 2,
-        retry=None,
-        health_check_interval=0,
-    )
-    return client
+    """The dashboard's, API's and /metrics' client: no retries, so Redis down is a quick 503
+    (built, like every client, by `relay.core.connections.connect`: Sentinel and TLS too)."""
+    return connect_reader(settings)
 
 
 def create_app(settings: Settings) -> Starlette:
     client = async_client(settings)
     reader = reader_client(settings)
+    # a Redis that cannot keep the relay's promise is said so at start (Cluster stops here);
+    # the epoch seen now is what /readyz and /metrics compare with later
+    startup_check(reader, settings)
+    epoch = epoch_watch(reader)
     receiver = Receiver(settings, build_providers(settings), Ingest(client, settings))
     templates = make_templates()
-    access = Access(settings.admin.token)
+    access = Access(settings.admin.token, reader)
     tallies = Tallies()
     status = StatusPages(settings, reader, templates, access)
     scrape = CollectorRegistry(auto_describe=False)
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
     async def readyz(request: Request) -> Response:
         try:
             await client.ping()
+            await epoch.check_async(client)  # a Redis that lost our data is logged and counted
         except (RedisError, OSError, TimeoutError):
             return JSONResponse(
                 {"ok": False, "redis": "unreachable"}, status_code=503, headers=RETRY_SOON
@@ -104,15 +105,19 @@ def create_app(settings: Settings) -> Starlette:
             await client.aclose()
             reader.close()
 
+    operator = Operator(settings, reader)  # pause, resume, deploy, rollback: dashboard and API
     routes: list[BaseRoute] = [
         Route("/hooks/{hook}", receiver.handle, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        *DashboardViews(access, Panels(settings, reader, templates, tallies, Charts())).routes(),
-        *SignIn(access, templates).routes(),
+        *DashboardViews(
+            access, Panels(settings, reader, templates, tallies, Charts(), operator)
+        ).routes(),
+        *SignIn(access, templates, settings.server.body_timeout).routes(),
         *Forms(access, settings, reader).routes(),
-        *Api(access, settings, reader, tallies).routes(),
+        *ControlForms(access, settings, templates, operator).routes(),
+        *Api(access, settings, reader, tallies, operator).routes(),
         *status.routes(),
         Mount("/static", StaticFiles(packages=[("relay.web", "static")]), name="static"),
     ]

@@ -5,11 +5,15 @@ the receiver included, raises (`relay.core.exceptions.RequestRefused` and its ki
 error, Starlette's `HTTPException`) and this module answers: JSON `{"error": message}` for
 senders, scripts and the dashboard's own fetches; an HTML page for a browser. A page that needs
 the admin token redirects to the sign-in form instead of showing a 401, and a dashboard without
-an admin token explains how to set one.
+an admin token explains how to set one. An operator's control that the platform refuses is
+answered too: `NotSupported` (the target cannot, e.g. roll a Worker back) 409, a
+`CloudflareError` (Cloudflare refused or failed; its code and message) 502, a full Cloudflare
+API budget (`BudgetExhausted`) 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +26,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ExceptionHandler
 
-from relay.core.exceptions import DashboardOff, NotAuthenticated, RequestRefused, StorageUnavailable
+from relay.core.exceptions import (
+    BudgetExhausted,
+    CloudflareError,
+    DashboardOff,
+    NotAuthenticated,
+    NotSupported,
+    RequestRefused,
+    StorageUnavailable,
+)
 from relay.web.access import NO_STORE
 
 #: Redis answered nothing in time: the sender or reader should retry soon
@@ -52,6 +64,8 @@ def exception_handlers(templates: Jinja2Templates) -> dict[Any, ExceptionHandler
         )
 
     def answer(request: Request, status: int, message: str, headers: Mapping[str, str]) -> Response:
+        if not request.url.path.startswith("/hooks/"):
+            headers = {**NO_STORE, **headers}  # an error is about this moment: never cached
         if wants_html(request):
             context = {"status": status, "message": message}
             return page(request, "error.html", status, context, **headers)
@@ -70,6 +84,14 @@ def exception_handlers(templates: Jinja2Templates) -> dict[Any, ExceptionHandler
     async def unavailable(request: Request, exc: Exception) -> Response:
         return answer(request, 503, UNAVAILABLE, RETRY_SOON)
 
+    async def platform_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotSupported | CloudflareError | BudgetExhausted)
+        if isinstance(exc, BudgetExhausted):
+            wait = math.ceil(exc.retry_after) if exc.retry_after else 1
+            return answer(request, 503, str(exc), {"Retry-After": str(max(1, wait))})
+        status = 409 if isinstance(exc, NotSupported) else 502
+        return answer(request, status, str(exc), {})
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code in {204, 304}:
@@ -81,5 +103,8 @@ def exception_handlers(templates: Jinja2Templates) -> dict[Any, ExceptionHandler
         RequestRefused: refused,
         StorageUnavailable: unavailable,
         RedisError: unavailable,
+        NotSupported: platform_refused,
+        CloudflareError: platform_refused,
+        BudgetExhausted: platform_refused,
         HTTPException: http_error,
     }

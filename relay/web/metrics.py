@@ -20,9 +20,13 @@ from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from relay.core import keys
+from relay.core.budget import usage
 from relay.core.cloudflare.usage import CLOUDFLARE_BUCKETS
+from relay.core.controls import pauses
+from relay.core.redis_health import epoch_watch
 from relay.core.settings import Settings
-from relay.core.store import Store
+from relay.core.store import Pending, Store
+from relay.web.dashboard.overview import held_of
 from relay.web.dashboard.queues import REGISTRIES, queues_view
 from relay.web.dashboard.tallies import Tallies
 
@@ -74,6 +78,7 @@ class RedisCollector(Collector):
         yield from self._targets(store)
         yield from self._queues(store)
         yield from self._cloudflare(store)
+        yield from self._redis_data()
 
     def _deliveries(self, store: Store) -> Iterator[Metric]:
         family = CounterMetricFamily(
@@ -110,7 +115,46 @@ class RedisCollector(Collector):
                 due.add_metric([name], (burst.due - now) / 1000)
             inflight.add_metric([name], 1 if store.inflight(name) else 0)
         yield from (pending, due, inflight)
+        yield from self._controls(bursts, now)
         yield from self._builds(store)
+
+    def _controls(self, bursts: dict[str, Pending], now: int) -> Iterator[Metric]:
+        """Pauses, build budgets and the bursts they hold (a few keys per target)."""
+        paused = GaugeMetricFamily(
+            "relay_target_paused",
+            "1 while the target is paused (relay pause): deliveries collect, nothing builds",
+            labels=["target"],
+        )
+        used = GaugeMetricFamily(
+            "relay_build_budget_used",
+            'Builds counted against the build budget in its current window (target "*": '
+            "the account's [cloudflare] budget_builds)",
+            labels=["target"],
+        )
+        limit = GaugeMetricFamily(
+            "relay_build_budget_limit",
+            'Builds the budget allows per window (target "*": the account\'s)',
+            labels=["target"],
+        )
+        held = GaugeMetricFamily(
+            "relay_builds_held",
+            "1 while the target's pending burst is held past its due time, by why: paused, "
+            "budget or account budget",
+            labels=["target", "why"],
+        )
+        in_force = pauses(self.client)
+        budgets = [(name, t.budget) for name, t in self.settings.targets.items()]
+        budgets.append(("*", self.settings.cloudflare.budget_builds))
+        for name, budget in budgets:
+            if budget is not None:
+                used.add_metric([name], usage(self.client, name, budget, now).used)
+                limit.add_metric([name], budget.limit)
+        for name in self.settings.targets:
+            paused.add_metric([name], 1 if name in in_force else 0)
+            holding = held_of(bursts.get(name), in_force.get(name), now)
+            if holding is not None:
+                held.add_metric([name, holding.why], 1)
+        yield from (paused, used, limit, held)
 
     def _builds(self, store: Store) -> Iterator[Metric]:
         stored = GaugeMetricFamily(
@@ -202,6 +246,20 @@ class RedisCollector(Collector):
             errors.add_metric([beat.name], beat.claimer_errors)
             restarts.add_metric([beat.name], beat.claimer_restarts)
         yield from (age, steps, errors, restarts)
+
+    def _redis_data(self) -> Iterator[Metric]:
+        """Times this process found Redis had lost the relay's data (the epoch key vanished or
+        changed: a restart without persistence, a flush; `relay.core.redis_health`). Looked
+        at on each scrape, so a loss is counted even while no /readyz probe runs."""
+        watch = epoch_watch(self.client)
+        watch.check(self.client)
+        lost = CounterMetricFamily(
+            "relay_redis_data_lost",
+            "Times this process found that Redis had lost the relay's data (epoch key gone or "
+            "changed); each is also logged as an error",
+        )
+        lost.add_metric([], watch.lost)
+        yield lost
 
     def _cloudflare(self, store: Store) -> Iterator[Metric]:
         window = self.settings.cloudflare.budget_window

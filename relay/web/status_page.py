@@ -10,7 +10,9 @@ targets, or without Cloudflare credentials, it shows the relay's own records wit
 Only whitelisted fields are copied from Cloudflare's answers (never env vars, build config,
 tokens or errors), and nothing from relay.toml but the target's name and project.
 A target's `status_token` (or, for every target, `RELAY_STATUS_TOKEN`) makes its page need
-`?token=` (or an admin session).
+`?token=` (or an admin session). Only such a page, opened with its token or by an admin, also
+shows the last failed build's log tail (the lines the trigger kept): a build log may name paths,
+packages and messages a site's owner would not publish, so a public page never shows it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,14 @@ def record_doc(trigger: Trigger) -> dict[str, Any]:
     }
 
 
+def failed_log(triggers: list[Trigger]) -> dict[str, Any] | None:
+    """The newest failed build among `triggers`, with the log tail it kept (None: none)."""
+    failed = next((t for t in triggers if t.status.failing), None)
+    if failed is None or not failed.log_tail:
+        return None
+    return {"created_at": failed.created_at, "status": failed.status, "lines": failed.log_tail}
+
+
 class StatusPages:
     def __init__(
         self,
@@ -124,20 +134,23 @@ class StatusPages:
         config = self.settings.targets.get(request.path_params["target"])
         if config is None or not self._allowed(request, config):
             raise NotFound("no such status page")
-        context = self.view(config)
+        # `_allowed` passed: with a token configured, this visitor showed it (or is an admin)
+        context = self.view(config, private=self._token(config) is not None)
         cache = "private, no-store" if self._token(config) else "public, max-age=15"
         headers = {"Cache-Control": cache, "Referrer-Policy": "no-referrer"}
         return self.templates.TemplateResponse(request, "status.html", context, headers=headers)
 
-    def view(self, config: TargetSettings) -> dict[str, Any]:
+    def view(self, config: TargetSettings, *, private: bool = False) -> dict[str, Any]:
+        """The page's context; `private`: the page is behind a token its visitor showed."""
         store = Store(self.client)
-        records = [record_doc(t) for t in store.trigger_page(target=config.name, limit=RECORDS)]
+        triggers = store.trigger_page(target=config.name, limit=RECORDS)
         context: dict[str, Any] = {
             "name": config.name,
-            "records": records,
+            "records": [record_doc(t) for t in triggers],
             "cloudflare": None,
             "note": None,
             "now": store.server_ms(),
+            "failed_log": failed_log(triggers) if private else None,
         }
         if config.project is None:
             context["note"] = (

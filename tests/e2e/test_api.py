@@ -45,13 +45,14 @@ def test_targets_show_state_pending_and_last_deployment(
         assert app.send("cms", json.dumps({"i": i}).encode()).status_code == 202
     doc = api.get("/api/targets").json()
     blog, docs = doc["targets"]
-    assert blog["name"] == "blog" and blog["kind"] == "api" and blog["state"] == "debouncing"
+    assert blog["name"] == "blog" and blog["kind"] == "pages" and blog["state"] == "debouncing"
     assert blog["pending"]["count"] == 3
     assert 25_000 < blog["pending"]["due"] - doc["now"] <= 30_000
     assert blog["last_deployment"]["status"] == "success"
     assert blog["last_deployment"]["duration"] == 42.0
     assert blog["builds"] == 1 and blog["deliveries"] == 7 and blog["builds_saved"] == 6
-    assert docs["kind"] == "hook" and docs["state"] == "idle" and docs["last_deployment"] is None
+    assert docs["kind"] == "pages-hook" and docs["state"] == "idle"
+    assert docs["last_deployment"] is None
     assert HOOK_URL_SECRET not in json.dumps(doc) and SECRET not in json.dumps(doc)
 
 

@@ -16,7 +16,13 @@ def _setup(env: RelayEnv) -> str:
         {
             "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
             "hooks": {
-                "gh": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["site"]},
+                "gh": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["site"],
+                },
                 "svix": {"provider": "standard-webhooks", "secret": WHSEC, "targets": ["site"]},
             },
         }

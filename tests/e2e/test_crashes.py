@@ -29,7 +29,15 @@ def _config(env: RelayEnv, *, stuck_after: str = "30m") -> None:
             "targets": {
                 "blog": {"project": "blog", "debounce": "0.3s", "stuck_after": stuck_after}
             },
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
 
@@ -188,7 +196,15 @@ def test_killed_receiver_loses_nothing_it_acknowledged(
     relay_env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "0.5s"}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
     server = relay_env.serve()

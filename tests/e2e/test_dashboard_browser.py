@@ -62,7 +62,15 @@ def start(relay_env: RelayEnv, fake: FakeCloudflare, **target: Any) -> Server:
             "targets": {
                 "blog": {"project": "blog", "branch": "main", "max_wait": "1m", **target},
             },
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
     server = relay_env.serve()

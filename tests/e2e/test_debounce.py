@@ -22,7 +22,15 @@ def test_deploy_now_during_a_build_builds_right_after_it(
     relay_env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "3s", "max_wait": "60s"}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
     server = relay_env.serve()

@@ -24,7 +24,14 @@ def _target(project: str, **extra: Any) -> dict[str, Any]:
 
 
 def _hook(targets: list[str], **extra: Any) -> dict[str, Any]:
-    return {"provider": "hmac-sha256", "secret": SECRET, "targets": targets, **extra}
+    return {
+        "provider": "hmac-sha256",
+        "header": "X-Hub-Signature-256",
+        "prefix": "sha256=",
+        "secret": SECRET,
+        "targets": targets,
+        **extra,
+    }
 
 
 def test_burst_of_50_is_one_build_after_the_quiet_period(

@@ -147,6 +147,8 @@ def test_shared_api_budget_is_never_exceeded(relay_env: RelayEnv, fake_api: Fake
             "hooks": {
                 "cms": {
                     "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
                     "secret": SECRET,
                     "targets": ["a", "b", "c", "d"],
                 }

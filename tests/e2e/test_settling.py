@@ -20,7 +20,15 @@ def _config(env: RelayEnv, **server: object) -> None:
         {
             "server": server,
             "targets": {"blog": {"project": "blog", "debounce": "0.3s"}},
-            "hooks": {"cms": {"provider": "hmac-sha256", "secret": SECRET, "targets": ["blog"]}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
         }
     )
 

@@ -111,7 +111,9 @@ class Capture:
             self._answers.extend(a if isinstance(a, Answer) else Answer(a) for a in answers)
 
     def texts(self) -> list[str]:
-        return [str(item.get("text", "")) for item in self.received]
+        """Each message as one searchable text, whatever its format (Slack's `text` and
+        blocks, Discord's embeds, the generic document's `data`)."""
+        return [json.dumps(item, ensure_ascii=False) for item in self.received]
 
     def __enter__(self) -> Capture:
         self.thread.start()

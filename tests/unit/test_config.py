@@ -17,7 +17,15 @@ from tests.helpers.relay_env import to_toml
 
 GOOD: dict[str, Any] = {
     "targets": {"blog": {"project": "blog", "branch": "main"}},
-    "hooks": {"cms": {"provider": "hmac-sha256", "secret": "x", "targets": ["blog"]}},
+    "hooks": {
+        "cms": {
+            "provider": "hmac-sha256",
+            "header": "X-Hub-Signature-256",
+            "prefix": "sha256=",
+            "secret": "x",
+            "targets": ["blog"],
+        }
+    },
 }
 
 
@@ -67,7 +75,7 @@ def with_(path: str, value: Any) -> dict[str, Any]:
         (
             "targets.docs",
             {"debounce": "10s"},
-            "targets.docs: needs either project (+ branch) or deploy_hook",
+            "targets.docs: needs project (+ branch), worker (+ branch) or deploy_hook",
         ),
         ("targets.blog.debunce", "10s", "targets.blog.debunce: unknown key"),
         ("targets.blog.max_wait", "1s", "targets.blog.max_wait: must not be shorter than debounce"),

@@ -7,12 +7,19 @@ import re
 import pytest
 
 from relay.core.declare import declared, shown_default
-from relay.core.settings import TABLES, FilterSettings, HookSettings, TargetSettings
+from relay.core.settings import (
+    TABLES,
+    FilterSettings,
+    HookSettings,
+    NotifySettings,
+    TargetSettings,
+)
 from tests.helpers import paths
 
 DOC = (paths.DOCS / "configuration.md").read_text(encoding="utf-8")
 SECTIONS = {
     **TABLES,
+    "notify": NotifySettings,
     "targets.NAME": TargetSettings,
     "hooks.NAME": HookSettings,
     "hooks.NAME.filter": FilterSettings,

@@ -14,6 +14,7 @@ from relay.core.records import Delivery, DeliveryOutcome, Trigger, TriggerStatus
 from relay.core.scripts import lua
 from relay.core.store import Store
 from relay.core.transitions import Lease, Step, Transitions
+from workers.claimer import claim_bursts
 
 
 def run(client: redis.Redis, name: str, script_keys: list[str], args: list[Any]) -> Any:
@@ -49,16 +50,7 @@ def ingest(
 
 
 def claim(client: redis.Redis) -> list[str]:
-    args = [
-        keys.BURST_PREFIX,
-        keys.INFLIGHT_PREFIX,
-        keys.TRIGGER_PREFIX,
-        keys.TRIGGERS_BY_TARGET_PREFIX,
-        200,
-        60_000,
-    ]
-    ids = run(client, keys.SCRIPT_CLAIM, [keys.DUE, keys.TRIGGERS, keys.STEPS], args)
-    return [i.decode() for i in ids]
+    return claim_bursts(client)
 
 
 # -- the one debounce rule -------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import redis
 from relay.core import controls, keys
 from relay.core.clock import server_ms
 from relay.core.cloudflare.client import CloudflareClient
-from relay.core.cloudflare.pages import Pages
 from relay.core.cloudflare.usage import ApiBudget
 from relay.core.config import parse_settings
 from relay.core.records import Trigger, TriggerStatus
@@ -22,6 +21,7 @@ from relay.core.settings import RelaySettings, Settings
 from relay.core.store import Store, text
 from relay.core.transitions import Lease, Step, Transitions
 from relay.web.providers.registry import PROVIDERS
+from workers import runtime
 from workers.claimer import claim_bursts
 from workers.deploy import deploy
 from workers.runtime import Context
@@ -82,7 +82,9 @@ class Bench:
             before_request=self.budget.take,
             transport=httpx.MockTransport(self._answer),
         )
-        self.ctx = Context(settings, client, Store(client), Transitions(client), Pages(http))
+        self.ctx = Context(
+            settings, client, Store(client), Transitions(client), runtime.platform(settings, http)
+        )
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
@@ -251,9 +253,17 @@ def test_a_final_stage_settles_the_trigger_and_frees_the_target(
 ) -> None:
     trigger = _building(bench)
     bench.answers.append(ok(deployment(*stage, **extra)))
+    if status.failing:  # the log of a failed build is read once, for its last lines
+        lines = [{"ts": "2026-01-01T00:00:00Z", "line": f"line {i}"} for i in range(40)]
+        bench.answers.append(ok({"total": 40, "data": lines}))
     assert watch(bench.ctx, bench.lease("watch", trigger.id, 1)) == status.value
     after = bench.read(trigger.id)
     assert after.status is status and after.finished_at is not None
+    if status.failing:
+        assert after.log_tail is not None and after.log_tail[-1] == "line 39"
+        assert len(after.log_tail) == 30, "bounded"
+    else:
+        assert after.log_tail is None
     assert bench.armed() == [] and after.step is None
     assert not bench.client.exists(keys.inflight("blog"))
     assert bench.ctx.store.counts(keys.BUILD_COUNTS) == {f"blog:{status.value}": 1}
@@ -265,8 +275,10 @@ def test_no_progress_for_stuck_after_is_stuck(rclient: redis.Redis, redis_url: s
     old = dataclasses.replace(trigger, progress_at=server_ms(rclient) - 3_600_001)
     assert bench.ctx.moves.move(trigger, old)
     bench.answers.append(ok(deployment()))
+    bench.answers.append(refused(500, 0, "logs unavailable"))  # best effort: still settles
     assert watch(bench.ctx, bench.lease("watch", trigger.id, 1)) == "stuck"
     assert "no progress" in (bench.read(trigger.id).error or "")
+    assert bench.read(trigger.id).log_tail is None
 
 
 def test_a_deployment_that_cannot_be_read_is_stuck(bench: Bench) -> None:

@@ -12,6 +12,7 @@ trigger), so a retry of the same notice, or the same notice built again, keeps i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
@@ -20,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from relay.core.records import Trigger
 
@@ -120,6 +123,32 @@ class Notice:
     id: str  # stable: the same event about the same thing has the same id
     log: tuple[str, ...] = ()  # the last lines of a failed build's log
     trigger: TriggerFacts | None = None
+
+    # -- stored in the outbox (workers.notifications.outbox) ---------------------------------------
+
+    def to_json(self) -> bytes:
+        doc = dataclasses.asdict(self)
+        doc["event"] = self.event.value
+        return orjson.dumps(doc)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Notice | None:
+        try:
+            doc = orjson.loads(raw)
+            facts = doc.get("trigger")
+            return cls(
+                event=Event(doc["event"]),
+                target=doc.get("target"),
+                title=str(doc["title"]),
+                details=tuple(str(d) for d in doc.get("details") or ()),
+                link=doc.get("link"),
+                at=int(doc["at"]),
+                id=str(doc["id"]),
+                log=tuple(str(line) for line in doc.get("log") or ()),
+                trigger=TriggerFacts(**facts) if isinstance(facts, dict) else None,
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
 
     # -- constructors ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The JSON API's endpoints (described in `relay.web.api.openapi`).
 
-Reads are plain `def` endpoints (the synchronous Redis client, in the thread pool); the two
-actions go through `relay.core.controls`, exactly like `relay replay` and `relay deploy`. Every
+Reads are plain `def` endpoints (the synchronous Redis client, in the thread pool); replay goes
+through `relay.core.controls`, exactly like `relay replay`; deploy, pause, resume, rollback and
+the scheduled deploys are `relay.web.api.controls`. Every
 answer is JSON; errors are `{"error": "..."}` with 400 (naming the field), 401, 403, 404, or
 503 when Redis does not answer (rendered by `relay.web.errors`). Every answer but the
 OpenAPI document carries `Cache-Control: no-store`.
@@ -16,49 +17,57 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay.core import controls
-from relay.core.exceptions import BadRequest, NotFound
 from relay.core.settings import Settings
 from relay.core.store import Store
-from relay.web.access import NO_STORE, Access, Identity
+from relay.web.access import Access, Identity
 from relay.web.api import params
+from relay.web.api.answers import caller, private_json
+from relay.web.api.controls import ControlApi
 from relay.web.api.openapi import SPEC
 from relay.web.dashboard.overview import target_views
 from relay.web.dashboard.queues import queues_view
 from relay.web.dashboard.tallies import Tallies
+from relay.web.operator import Operator
+
+__all__ = ["Api", "private_json"]
 
 #: failed triggers one replay request re-queues at most
 REPLAY_CAP = 1000
 
 
-def private_json(doc: object, status_code: int = 200) -> Response:
-    """An answer for the admin: never stored by a cache or a browser."""
-    return JSONResponse(doc, status_code=status_code, headers=NO_STORE)
-
-
 class Api:
-    def __init__(self, access: Access, settings: Settings, client: redis.Redis, tallies: Tallies):
+    def __init__(
+        self,
+        access: Access,
+        settings: Settings,
+        client: redis.Redis,
+        tallies: Tallies,
+        operator: Operator | None = None,
+    ):
         self.access = access
         self.settings = settings
         self.client = client
         self.tallies = tallies
+        self.operator = operator or Operator(settings, client)
+        self.controls = ControlApi(access, settings, self.operator)
 
     def routes(self) -> list[Route]:
         return [
             Route("/api/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/targets", self.targets, methods=["GET"]),
-            Route("/api/targets/{name}/deploy", self.deploy, methods=["POST"]),
             Route("/api/deliveries", self.deliveries, methods=["GET"]),
             Route("/api/deployments", self.deployments, methods=["GET"]),
             Route("/api/failed", self.failed, methods=["GET"]),
             Route("/api/queues", self.queues, methods=["GET"]),
             Route("/api/replay", self.replay, methods=["POST"]),
+            *self.controls.routes(),
         ]
 
+    async def _async_caller(self, request: Request) -> Identity:
+        return await run_in_threadpool(self._caller, request)
+
     def _caller(self, request: Request) -> Identity:
-        identity = self.access.require_admin(request)
-        if request.method == "POST":
-            self.access.require_csrf(request, identity, None)
-        return identity
+        return caller(self.access, request)
 
     def _store(self) -> Store:
         return Store(self.client)
@@ -71,8 +80,18 @@ class Api:
     def targets(self, request: Request) -> Response:
         self._caller(request)
         store = self._store()
-        views = target_views(store, self.settings, self.tallies.get(store))
-        return private_json({"now": store.server_ms(), "targets": [v.to_dict() for v in views]})
+        operator = self.operator
+        views = target_views(
+            store, self.settings, self.tallies.get(store), can_rollback=operator.can_rollback
+        )
+        now = store.server_ms()
+        account = operator.account_budget(now)
+        doc = {
+            "now": now,
+            "targets": [v.to_dict() for v in views],
+            "budget_builds": account.to_dict() if account else None,
+        }
+        return private_json(doc)
 
     def deliveries(self, request: Request) -> Response:
         self._caller(request)
@@ -113,24 +132,9 @@ class Api:
 
     # -- actions ---------------------------------------------------------------------------------
 
-    async def deploy(self, request: Request) -> Response:
-        self._caller(request)
-        name = request.path_params["name"]
-        if name not in self.settings.targets:
-            raise NotFound(f"unknown target {name!r}")
-        body = await params.json_body(request)
-        params.only_fields(body, {"now"})
-        now = body.get("now", False)
-        if not isinstance(now, bool):
-            raise BadRequest("now: must be true or false")
-        due = await run_in_threadpool(
-            controls.touch, self.client, self.settings, name, reason="api", now=now
-        )
-        return private_json({"target": name, "now": now, "due": due}, status_code=202)
-
     async def replay(self, request: Request) -> Response:
-        self._caller(request)
-        body = await params.json_body(request)
+        await self._async_caller(request)
+        body = await params.json_body(request, self.settings.server.body_timeout)
         asked = params.replay_request(body, self.settings.targets, cap=REPLAY_CAP)
         return await run_in_threadpool(self._replay, asked)
 

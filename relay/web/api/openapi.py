@@ -73,6 +73,82 @@ def _get(
     }
 
 
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _action(
+    summary: str,
+    body: dict[str, Any] | None,
+    status: str,
+    ok: dict[str, Any],
+    **errors: Any,
+) -> dict[str, Any]:
+    """A POST on one target: `/api/targets/{name}/…`, with an optional JSON body."""
+    operation: dict[str, Any] = {"summary": summary, "parameters": [_path("name")]}
+    if body is not None:
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": body}},
+        }
+    operation["responses"] = {
+        status: ok,
+        "400": _error("bad body (the message starts with the field at fault)"),
+        "403": _error("session without a valid X-CSRF-Token"),
+        "404": _error("unknown target"),
+        **errors,
+        **_COMMON,
+    }
+    return {"post": operation}
+
+
+_PAUSE = _object(
+    target={"type": "string"},
+    since={"type": "integer", "description": "Unix ms"},
+    until={"type": "integer", "nullable": True, "description": "Unix ms; null: until resumed"},
+    reason={"type": "string", "nullable": True},
+)
+_USAGE = _object(
+    scope={"type": "string", "description": 'a target, or "*" for the account'},
+    budget={"type": "string", "description": '"20/day" or "500/month"'},
+    used={"type": "integer"},
+    limit={"type": "integer"},
+    percent={"type": "integer"},
+    frees_at={"type": "integer", "nullable": True, "description": "Unix ms, once used up"},
+)
+_SCHEDULED = _object(
+    id={"type": "string"},
+    target={"type": "string"},
+    at={"type": "integer", "description": "Unix ms"},
+    created_at={"type": "integer"},
+    status={"type": "string", "enum": ["scheduled", "fired", "cancelled"]},
+    reason={"type": "string"},
+    fired_at={"type": "integer", "nullable": True},
+)
+_TARGET = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["pages", "pages-hook", "workers", "workers-hook"]},
+        "state": {
+            "type": "string",
+            "enum": ["idle", "debouncing", "building", "retrying", "paused", "held", "failed"],
+        },
+        "paused": {**_PAUSE, "nullable": True},
+        "held": {
+            **_object(
+                why={"type": "string", "enum": ["paused", "budget", "account budget"]},
+                until={"type": "integer", "nullable": True, "description": "Unix ms"},
+            ),
+            "nullable": True,
+            "description": "why the pending burst waits past its due time",
+        },
+        "budget": {**_USAGE, "nullable": True, "description": "the target's build budget"},
+        "can_rollback": {"type": "boolean"},
+    },
+}
+
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -97,8 +173,21 @@ SPEC: dict[str, Any] = {
         },
         "/api/targets": _get(
             "Each target's state: idle, debouncing (pending deliveries, due time), building, "
-            "retrying or failed; its last deployment and builds saved",
-            _ok("targets", _list_of("targets", _RECORD, now={"type": "integer"})),
+            "retrying, paused, held (by a build budget) or failed; its last deployment, builds "
+            "saved, pause, budget usage; and the account's build budget",
+            _ok(
+                "targets",
+                _list_of(
+                    "targets",
+                    _TARGET,
+                    now={"type": "integer"},
+                    budget_builds={
+                        **_USAGE,
+                        "nullable": True,
+                        "description": "[cloudflare] budget_builds: every target together",
+                    },
+                ),
+            ),
         ),
         "/api/deliveries": _get(
             "Recent deliveries, newest first",
@@ -170,28 +259,84 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
-        "/api/targets/{name}/deploy": {
-            "post": {
-                "summary": "Trigger a target through the debounce, or now",
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "requestBody": {
-                    "required": False,
-                    "content": {"application/json": {"schema": _object(now={"type": "boolean"})}},
+        "/api/targets/{name}/deploy": _action(
+            "Trigger a target through the debounce, or now; or schedule one deploy at a time. "
+            "A paused target answers 409 unless force",
+            _object(
+                now={"type": "boolean", "description": "skip the debounce"},
+                force={"type": "boolean", "description": "build even while the target is paused"},
+                ignore_budget={"type": "boolean", "description": "build even past a budget"},
+                at={
+                    "type": "string",
+                    "description": 'a scheduled deploy instead: RFC 3339 ("2026-12-24T18:00:00Z")'
+                    ' or relative ("+2h"); fires exactly once; not with now, force, ignore_budget',
                 },
+            ),
+            "202",
+            _ok(
+                "queued (or, with at, scheduled)",
+                _object(
+                    target={"type": "string"},
+                    now={"type": "boolean"},
+                    force={"type": "boolean"},
+                    ignore_budget={"type": "boolean"},
+                    due={"type": "integer", "description": "Unix ms"},
+                    scheduled={**_SCHEDULED, "description": "with at: the scheduled deploy"},
+                ),
+            ),
+            **{"409": _error("the target is paused (send force to build anyway)")},
+        ),
+        "/api/targets/{name}/pause": _action(
+            "Pause a target: deliveries are still verified, stored and answered and collect "
+            "into one burst; nothing builds until the pause ends (pausing again replaces it)",
+            _object(
+                **{
+                    "for": {
+                        "type": "string",
+                        "description": 'how long, e.g. "2h" (or seconds); absent: until resumed',
+                    },
+                    "reason": {"type": "string", "maxLength": 200},
+                }
+            ),
+            "200",
+            _ok("the pause now in force", _object(paused=_PAUSE)),
+        ),
+        "/api/targets/{name}/resume": _action(
+            "End a target's pause: what collected meanwhile becomes exactly one build, now",
+            None,
+            "200",
+            _ok(
+                "resumed (false: it was not paused)",
+                _object(target={"type": "string"}, resumed={"type": "boolean"}),
+            ),
+        ),
+        "/api/targets/{name}/rollback": _action(
+            "Pages: make an earlier successful production deployment live again (the previous "
+            "one by default); recorded as a trigger of kind rollback",
+            _object(to={"type": "string", "description": "a deployment id; absent: the previous"}),
+            "200",
+            _ok("the recorded rollback trigger", _object(rollback=_RECORD)),
+            **{
+                "409": _error(
+                    "the target cannot roll back (not Pages, no credentials, no "
+                    "earlier successful production deployment)"
+                ),
+                "502": _error("Cloudflare refused or failed (recorded as a failed trigger)"),
+            },
+        ),
+        "/api/scheduled": _get(
+            "Scheduled deploys still to fire (soonest first), then those fired or cancelled in "
+            "the last week",
+            _ok("scheduled deploys", _list_of("scheduled", _SCHEDULED)),
+        ),
+        "/api/scheduled/{id}": {
+            "delete": {
+                "summary": "Cancel a scheduled deploy before it fires",
+                "parameters": [_path("id")],
                 "responses": {
-                    "202": _ok(
-                        "queued",
-                        _object(
-                            target={"type": "string"},
-                            now={"type": "boolean"},
-                            due={"type": "integer", "description": "Unix ms"},
-                        ),
-                    ),
-                    "400": _error("bad body"),
+                    "200": _ok("cancelled", _object(cancelled=_SCHEDULED)),
                     "403": _error("session without a valid X-CSRF-Token"),
-                    "404": _error("unknown target"),
+                    "404": _error("no such scheduled deploy waits to fire"),
                     **_COMMON,
                 },
             }

@@ -12,7 +12,8 @@ import orjson
 from starlette.requests import Request
 
 from relay.core.duration import parse_duration
-from relay.core.exceptions import BadRequest, BodyTooLarge, NotFound
+from relay.core.exceptions import BadRequest, NotFound
+from relay.web.bodies import read_body
 
 STREAM_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 #: the largest JSON body the API reads
@@ -50,11 +51,9 @@ def known(request: Request, field: str, names: Container[str], what: str) -> str
     return value
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object ({} for an empty body)."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BodyTooLarge(f"body: larger than {MAX_BODY} bytes")
+async def json_body(request: Request, timeout: float) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body), read within bounds."""
+    body = await read_body(request, MAX_BODY, timeout)
     if not body.strip():
         return {}
     try:
@@ -69,7 +68,8 @@ async def json_body(request: Request) -> dict[str, Any]:
 def only_fields(doc: dict[str, Any], allowed: set[str]) -> None:
     for name in doc:
         if name not in allowed:
-            raise BadRequest(f"{name}: unknown field (expected {', '.join(sorted(allowed))})")
+            expected = ", ".join(sorted(allowed)) or "no fields"
+            raise BadRequest(f"{name}: unknown field (expected {expected})")
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,37 @@ def replay_request(body: dict[str, Any], targets: Container[str], *, cap: int) -
         except ValueError as exc:
             raise BadRequest(f"since: {exc}") from None
     return ReplayRequest(ids=None, target=target, since=since)
+
+
+def flag(doc: dict[str, Any], name: str) -> bool:
+    """An optional true/false field (absent: false)."""
+    value = doc.get(name, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{name}: must be true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """`{"now": bool, "force": bool, "ignore_budget": bool}`, or `{"at": TIME}` (scheduled)."""
+
+    now: bool = False
+    force: bool = False
+    ignore_budget: bool = False
+    at: str | None = None  # RFC 3339 or "+2h": a scheduled deploy instead
+
+
+def deploy_request(body: dict[str, Any]) -> DeployRequest:
+    only_fields(body, {"now", "force", "ignore_budget", "at"})
+    now, force, ignore_budget = (flag(body, n) for n in ("now", "force", "ignore_budget"))
+    at = body.get("at")
+    if at is None:
+        return DeployRequest(now=now, force=force, ignore_budget=ignore_budget)
+    if not isinstance(at, str) or not at.strip() or len(at) > 64:
+        raise BadRequest('at: must be a time such as "2026-12-24T18:00:00Z" or "+2h"')
+    if now or force or ignore_budget:
+        raise BadRequest(
+            "at: a scheduled deploy joins whatever burst is pending when it fires; "
+            "it takes no now, force or ignore_budget"
+        )
+    return DeployRequest(at=at)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.templating import Jinja2Templates
@@ -71,6 +72,31 @@ def until(value: object, now_ms: int) -> str:
     return "now" if left <= 0 else "in " + seconds(left)
 
 
+def clock(value: object, now_ms: int) -> str:
+    """`14:05 UTC` today, `tomorrow 14:05 UTC`, else `2026-12-24 18:00 UTC` (days in UTC)."""
+    ms = _ms(value)
+    if ms is None:
+        return NONE
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    days = (moment.date() - datetime.fromtimestamp(now_ms / 1000, UTC).date()).days
+    if days == 0:
+        return moment.strftime("%H:%M UTC")
+    if days == 1:
+        return moment.strftime("tomorrow %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def link(url: object) -> str | None:
+    """`url` when it is an http(s) address, else None: links that come from Cloudflare's
+    answers are rendered only with those schemes (a `javascript:` URL survives HTML escaping)."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in {"http", "https"} and parts.netloc:
+        return url.strip()
+    return None
+
+
 def tone(status: object) -> str:
     """The CSS tone of a badge: what the status says of itself (`TriggerStatus.tone`,
     `DeliveryOutcome.tone`, `TargetState.tone`, …), else neutral."""
@@ -86,5 +112,14 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, iso=iso, seconds=seconds, ago=ago, until=until, tone=tone)
+    env.filters.update(
+        when=when,
+        iso=iso,
+        seconds=seconds,
+        ago=ago,
+        until=until,
+        clock=clock,
+        tone=tone,
+        link=link,
+    )
     return Jinja2Templates(env=env)

@@ -24,6 +24,7 @@ from relay.web.dashboard.charts import Charts
 from relay.web.dashboard.overview import target_views
 from relay.web.dashboard.queues import queues_view
 from relay.web.dashboard.tallies import Tallies
+from relay.web.operator import Operator
 
 #: the panels, in page order; each is relay/web/templates/_<name>.html
 PANELS = ("targets", "charts", "deliveries", "deployments", "failed", "queues")
@@ -38,6 +39,10 @@ NOTICES = {
     "deploy": "Deployment queued through the debounce.",
     "replayed": "Re-queued the failed trigger(s).",
     "nothing": "Nothing to replay.",
+    "paused": "Paused: deliveries are still taken and collect into one build for later.",
+    "resumed": "Resumed: what collected meanwhile builds now, as one build.",
+    "not-paused": "That target was not paused.",
+    "rolled-back": "Rolled back: the earlier deployment is live again.",
 }
 
 
@@ -51,19 +56,26 @@ class Panels:
         templates: Jinja2Templates,
         tallies: Tallies,
         charts: Charts,
+        operator: Operator | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.templates = templates
         self.tallies = tallies
         self.charts = charts
+        self.operator = operator or Operator(settings, client)
 
     def context(self, csrf: str) -> dict[str, Any]:
         store = Store(self.client)
+        now = store.server_ms()
+        operator = self.operator
         return {
-            "now": store.server_ms(),
+            "now": now,
             "csrf": csrf,
-            "targets": target_views(store, self.settings, self.tallies.get(store)),
+            "targets": target_views(
+                store, self.settings, self.tallies.get(store), can_rollback=operator.can_rollback
+            ),
+            "account_budget": operator.account_budget(now),
             "charts": self.charts.get(store),
             "deliveries": store.deliveries(limit=ROWS),
             "deployments": store.trigger_page(limit=ROWS),

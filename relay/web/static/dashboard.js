@@ -2,6 +2,8 @@
 // Every POLL_MS it fetches /live (every panel's HTML, rendered by the server) and swaps it in;
 // countdowns tick every 200 ms from the due times in the page and the server's clock. Forms
 // marked data-action are sent with fetch (same fields, CSRF token included) instead of a reload.
+// What a person is doing survives a swap: a panel whose text field has the focus is left alone
+// until it loses it, and fields and <details> marked data-keep keep their value and open state.
 (function () {
   "use strict";
   var POLL_MS = 1500;
@@ -25,6 +27,24 @@
     });
   }
 
+  function editing(panel) {
+    var active = document.activeElement;
+    return active && panel.contains(active) && active.matches("input[type=text], textarea, select");
+  }
+
+  function swap(panel, html) {
+    var values = {}, open = {};
+    panel.querySelectorAll("input[data-keep]").forEach(function (el) { values[el.dataset.keep] = el.value; });
+    panel.querySelectorAll("details[data-keep][open]").forEach(function (el) { open[el.dataset.keep] = true; });
+    panel.innerHTML = html;
+    panel.querySelectorAll("input[data-keep]").forEach(function (el) {
+      if (values[el.dataset.keep]) el.value = values[el.dataset.keep];
+    });
+    panel.querySelectorAll("details[data-keep]").forEach(function (el) {
+      if (open[el.dataset.keep]) el.open = true;
+    });
+  }
+
   function refresh() {
     var started = Date.now();
     return fetch(root.dataset.live, {
@@ -36,7 +56,7 @@
         offset = doc.now - (started + Date.now()) / 2;
         Object.keys(doc.panels).forEach(function (name) {
           var panel = root.querySelector('[data-panel="' + name + '"]');
-          if (panel) panel.innerHTML = doc.panels[name];
+          if (panel && !editing(panel)) swap(panel, doc.panels[name]);
         });
         show("connection", "");
         tick();
@@ -56,16 +76,22 @@
     event.preventDefault();
     var button = form.querySelector("button");
     if (button) button.disabled = true;
+    if (form.contains(document.activeElement)) document.activeElement.blur(); // let it refresh
     fetch(form.action, {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRF-Token": csrf }
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (doc) {
+        document.getElementById("notice").className = "flash " + (response.ok ? "good" : "bad");
         show("notice", doc.message || doc.error || "Done (" + response.status + ").");
+        if (response.ok) form.querySelectorAll("input[data-keep]").forEach(function (el) { el.value = ""; });
       });
     }).catch(function () {
       show("notice", "Cannot reach the relay.");
-    }).then(refresh);
+    }).then(function () {
+      if (button) button.disabled = false;
+      return refresh();
+    });
   });
 
   window.setInterval(tick, 200);
