@@ -41,6 +41,7 @@ from relay.web.dashboard.templating import templates as make_templates
 from relay.web.dashboard.views import DashboardViews, Panels
 from relay.web.errors import RETRY_SOON, exception_handlers
 from relay.web.headers import SecurityHeaders
+from relay.web.hook_path import HookPath
 from relay.web.ingest import Ingest
 from relay.web.metrics import REGISTRY, RedisCollector
 from relay.web.operator import Operator
@@ -107,7 +108,7 @@ def create_app(settings: Settings) -> Starlette:
 
     operator = Operator(settings, reader)  # pause, resume, deploy, rollback: dashboard and API
     routes: list[BaseRoute] = [
-        Route("/hooks/{hook}", receiver.handle, methods=["POST"]),
+        Route("/hooks/{hook}", receiver, methods=["POST"]),  # POSTs: HookPath, ahead of this
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -124,7 +125,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(HookPath, receiver=receiver), Middleware(SecurityHeaders)],
         exception_handlers=exception_handlers(templates),
     )
 

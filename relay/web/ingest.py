@@ -84,6 +84,8 @@ class Ingest:
         self.settings = settings
         # `[redis] ack` beyond "written": the batch's pipeline ends with the WAIT / WAITAOF
         self._script = ScriptBatcher(client, lua(keys.SCRIPT_INGEST), Ack.of(settings.redis))
+        # per hook: the keys and Lua arguments that are the same for each of its deliveries
+        self._fixed = {name: _fixed(name, hook, settings) for name, hook in settings.hooks.items()}
 
     async def store(
         self, hook: HookSettings, delivery: Delivery, verified: Verified | None = None
@@ -93,15 +95,10 @@ class Ingest:
         """
         server = self.settings.server
         tokens = dedupe_tokens(server, delivery, verified)
-        touch = delivery.targets if delivery.outcome is DeliveryOutcome.ACCEPTED else ()
-        script_keys = [
-            *(token.key for token in tokens),
-            keys.DELIVERIES,
-            keys.hook_deliveries(hook.name),
-            keys.DELIVERY_COUNTS,
-            keys.DUE,
-            *(keys.burst(name) for name in touch),
-        ]
+        fixed = self._fixed.get(hook.name) or _fixed(hook.name, hook, self.settings)
+        accepted = delivery.outcome is DeliveryOutcome.ACCEPTED
+        script_keys = [token.key for token in tokens]
+        script_keys += fixed.keys
         args: list[str | bytes | int] = [
             len(tokens),
             server.keep_deliveries,
@@ -111,8 +108,36 @@ class Ingest:
         ]
         for token in tokens:
             args += [round(token.ttl * 1000), token.mode]
-        for name in touch:
-            target = self.settings.targets[name]
-            args += [name, round(target.debounce * 1000), round(target.max_wait * 1000)]
+        if accepted and delivery.targets == hook.targets:
+            script_keys += fixed.burst_keys
+            args += fixed.target_args
+        elif accepted:
+            for name in delivery.targets:
+                target = self.settings.targets[name]
+                script_keys.append(keys.burst(name))
+                args += [name, round(target.debounce * 1000), round(target.max_wait * 1000)]
         outcome, delivery_id = await self._script(script_keys, args)
         return outcome.decode(), delivery_id.decode()
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    keys: list[str]  # the deliveries stream, the hook's id stream, the counts, the due set
+    burst_keys: list[str]  # the burst of each of the hook's targets
+    target_args: list[str | int]  # per target: name, quiet ms, max wait ms
+
+
+def _fixed(name: str, hook: HookSettings, settings: Settings) -> _Fixed:
+    target_args: list[str | int] = []
+    for target_name in hook.targets:
+        target = settings.targets[target_name]
+        target_args += [
+            target_name,
+            round(target.debounce * 1000),
+            round(target.max_wait * 1000),
+        ]
+    return _Fixed(
+        keys=[keys.DELIVERIES, keys.hook_deliveries(name), keys.DELIVERY_COUNTS, keys.DUE],
+        burst_keys=[keys.burst(target_name) for target_name in hook.targets],
+        target_args=target_args,
+    )

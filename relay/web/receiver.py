@@ -14,14 +14,21 @@ from functools import cache
 import orjson
 from prometheus_client import Counter
 from redis.exceptions import RedisError
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
-from relay.core.exceptions import BodyTooLarge, NotFound, StorageUnavailable, WebhookRejected
+from relay.core.exceptions import (
+    BodyTooLarge,
+    NotFound,
+    RequestRefused,
+    StorageUnavailable,
+    WebhookRejected,
+)
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.settings import HookSettings, Settings
-from relay.web.bodies import read_body
+from relay.web.bodies import read_asgi_body
+from relay.web.errors import RETRY_SOON, UNAVAILABLE, json_error
 from relay.web.filters import ignore_reason
 from relay.web.ingest import Ingest, body_digest
 from relay.web.metrics import DELIVERIES, INGEST_SECONDS
@@ -30,8 +37,27 @@ from relay.web.providers.base import IncomingRequest, Provider, Verified
 log = logging.getLogger("relay.web.receiver")
 
 
-def answer(status: int, doc: dict[str, object]) -> Response:
-    return Response(orjson.dumps(doc), status, media_type="application/json")
+class Answer:
+    """A JSON answer sent as two ASGI messages with its headers packed once (the hot path:
+    Starlette's Response would rebuild its header list for every delivery)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = [*extra, JSON_TYPE, (b"content-length", b"%d" % len(body))]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+JSON_TYPE = (b"content-type", b"application/json")
+
+
+def answer(status: int, doc: dict[str, object]) -> Answer:
+    return Answer(status, orjson.dumps(doc), [])
 
 
 @cache
@@ -48,42 +74,59 @@ def raw_path(scope: Scope) -> str:
 
 
 class Receiver:
+    """An ASGI app: the route's endpoint, and called directly by `relay.web.hook_path` for
+    every POST ahead of Starlette's router. Its refusals are raised as everywhere else and
+    answered with `relay.web.errors.json_error` exactly as `relay.web.errors` answers them."""
+
     def __init__(self, settings: Settings, providers: dict[str, Provider], ingest: Ingest) -> None:
         self.settings = settings
         self.providers = providers
         self.ingest = ingest
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.receive(scope["path_params"]["hook"], scope, receive, send)
+
+    async def receive(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        response: Answer | Response
+        try:
+            response = await self.handle(name, scope, receive)
+        except RequestRefused as exc:
+            response = json_error(exc.status_code, exc.message, exc.headers)
+        except (StorageUnavailable, RedisError):
+            response = json_error(503, UNAVAILABLE, RETRY_SOON)
+        await response(scope, receive, send)
+
+    async def handle(self, name: str, scope: Scope, receive: Receive) -> Answer | Response:
         started = time.perf_counter()
-        name = request.path_params["hook"]
         hook = self.settings.hooks.get(name)
         if hook is None:
             raise NotFound(f"unknown hook {name!r}")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             server = self.settings.server
-            body = await read_body(request, server.max_body, server.body_timeout)
+            body = await read_asgi_body(
+                receive, headers.get("content-length"), server.max_body, server.body_timeout
+            )
         except BodyTooLarge:
             counter(name, "too_large").inc()
             raise
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read an answer
         incoming = IncomingRequest(
-            method=request.method,
-            path=raw_path(request.scope),
-            headers={
-                k.decode("latin-1").lower(): v.decode("latin-1")
-                for k, v in request.scope["headers"]
-            },
+            method=scope["method"],
+            path=raw_path(scope),
+            headers=headers,
             body=body,
             received_at=time.time(),
         )
+        client = scope.get("client")
         delivery = Delivery(
             hook=name,
             outcome=DeliveryOutcome.ACCEPTED,
             at=incoming.received_at,
             size=len(body),
             digest=body_digest(body),
-            ip=request.client.host if request.client else None,
+            ip=client[0] if client else None,
         )
         provider = self.providers[name]
         try:
@@ -104,7 +147,7 @@ class Receiver:
 
     async def _store(
         self, hook: HookSettings, delivery: Delivery, verified: Verified, accepted: int
-    ) -> Response:
+    ) -> Answer:
         try:
             outcome, delivery_id = await self.ingest.store(hook, delivery, verified)
         except (RedisError, OSError, TimeoutError) as exc:
