@@ -2,7 +2,9 @@
 
 Contenders, each on the same machine, the same bodies and the same signatures:
 (a) `relay serve` (--workers 1 and 2): full HMAC verification and the one EVALSHA per request
-    into a redis-server with AOF on; every 202 is checked against the counts kept in Redis;
+    into a redis-server with AOF on (`appendfsync everysec`, and once `always`: an fsync
+    before each batch's replies, as `relay up` runs it); every 202 is checked against the
+    counts kept in Redis;
 (b) a bare Starlette app answering 202 under the same uvicorn options (the stack's ceiling);
 (c) adnanh/webhook verifying the same `X-Hub-Signature-256` (payload-hmac-sha256) and running
     /bin/true for each delivery.
@@ -69,10 +71,18 @@ class Contender:
     access_log: bool = False
     fixed_rate: bool = True  # also measured at FIXED_RATE
     every_round: bool = True  # else in the first round only
+    appendfsync: str | None = None  # the Redis's fsync policy for this contender (else as is)
 
 
 CONTENDERS = (
     Contender("relay-1", "(a) relay serve --workers 1", "relay", 1),
+    Contender(
+        "relay-1-fsync",
+        "(a) relay serve --workers 1, Redis appendfsync always (as `relay up` runs it)",
+        "relay",
+        1,
+        appendfsync="always",
+    ),
     Contender("relay-2", "(a) relay serve --workers 2", "relay", 2),
     Contender(
         "relay-1-log", "(a) relay serve --workers 1 --access-log", "relay", 1, True, False, False
@@ -307,6 +317,7 @@ def run(
         for who in contenders:
             if round_ > 0 and not who.every_round:
                 continue
+            before = _fsync(stack, who.appendfsync) if who.appendfsync else None
             served = launch(stack, who, config)
             try:
                 if round_ == 0:
@@ -322,4 +333,13 @@ def run(
                     result.fixed.append(fixed_rate(stack, who, served))
             finally:
                 served.stop()
+                if before is not None:
+                    _fsync(stack, before)
     return result
+
+
+def _fsync(stack: Stack, policy: str) -> str:
+    """Set the stack Redis's appendfsync; returns the policy it had."""
+    before = str(stack.redis.config_get("appendfsync")["appendfsync"])
+    stack.redis.config_set("appendfsync", policy)
+    return before

@@ -141,23 +141,35 @@ def summary(results: Results) -> str:
                     f"w{w}: {fmt_ms(relay.latency_ms['99'])} ms at {fmt_n(relay.rate)}/s",
                 )
             )
+        # the goals are for one receiver process (w1); w2 is shown beside it
         if a_c:
             rows.append(
                 [
-                    "a/c: relay / adnanh/webhook, signed webhooks/s",
+                    "a/c: relay / adnanh/webhook, signed webhooks/s, one process",
                     "≥ 1.0",
                     "; ".join(t for _, t in a_c),
-                    verdict(max(v for v, _ in a_c) >= 1.0),
+                    verdict(a_c[0][0] >= 1.0),
                 ]
             )
         rows.append(
             [
-                "a/b: relay / bare Starlette, same --workers",
+                "a/b: relay / bare Starlette, same --workers, one process",
                 "≥ 0.6",
                 "; ".join(t for _, t in a_b),
-                verdict(max(v for v, _ in a_b) >= 0.6),
+                verdict(a_b[0][0] >= 0.6),
             ]
         )
+        if ing.has("relay-1-fsync"):
+            synced, written = ing.best("relay-1-fsync"), ing.best("relay-1")
+            rows.append(
+                [
+                    "appendfsync always / everysec, relay serve --workers 1",
+                    "≥ 0.9",
+                    f"{synced.rate / written.rate:.2f} ({fmt_n(synced.rate)} / "
+                    f"{fmt_n(written.rate)}; p99 {fmt_ms(synced.latency_ms['99'])} ms)",
+                    verdict(synced.rate / written.rate >= 0.9),
+                ]
+            )
         rows.append(
             [
                 f"p99 at the top rate ({CONNECTIONS} connections)",
