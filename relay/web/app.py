@@ -41,7 +41,7 @@ from relay.web.dashboard.templating import templates as make_templates
 from relay.web.dashboard.views import DashboardViews, Panels
 from relay.web.errors import RETRY_SOON, exception_handlers
 from relay.web.headers import SecurityHeaders
-from relay.web.hook_path import HookPath
+from relay.web.hook_path import RelayApp
 from relay.web.ingest import Ingest
 from relay.web.metrics import REGISTRY, RedisCollector
 from relay.web.operator import Operator
@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Starlette:
 
     operator = Operator(settings, reader)  # pause, resume, deploy, rollback: dashboard and API
     routes: list[BaseRoute] = [
-        Route("/hooks/{hook}", receiver, methods=["POST"]),  # POSTs: HookPath, ahead of this
+        Route("/hooks/{hook}", receiver, methods=["POST"]),  # POSTs: RelayApp, ahead of this
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -122,10 +122,11 @@ def create_app(settings: Settings) -> Starlette:
         *status.routes(),
         Mount("/static", StaticFiles(packages=[("relay.web", "static")]), name="static"),
     ]
-    return Starlette(
+    return RelayApp(
+        receiver,
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(HookPath, receiver=receiver), Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders)],
         exception_handlers=exception_handlers(templates),
     )
 

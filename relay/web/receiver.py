@@ -94,6 +94,9 @@ class Receiver:
             response = json_error(exc.status_code, exc.message, exc.headers)
         except (StorageUnavailable, RedisError):
             response = json_error(503, UNAVAILABLE, RETRY_SOON)
+        except Exception:  # ahead of Starlette's error middleware: log it as that would
+            log.exception("hook %s: unexpected error", name)
+            response = json_error(500, "internal error")
         await response(scope, receive, send)
 
     async def handle(self, name: str, scope: Scope, receive: Receive) -> Answer | Response:

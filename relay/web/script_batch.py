@@ -112,17 +112,18 @@ class ScriptBatcher:
 
 
 def resp(*args: str | bytes | int) -> bytes:
-    """One command in the Redis protocol (RESP): an array of bulk strings."""
-    parts = [_bulk(arg) for arg in args]
-    return b"*%d\r\n%b" % (len(parts), b"".join(parts))
-
-
-def _bulk(arg: str | bytes | int) -> bytes:
-    if isinstance(arg, str):
-        arg = arg.encode()
-    elif isinstance(arg, int):
-        arg = b"%d" % arg
-    return b"$%d\r\n%b\r\n" % (len(arg), arg)
+    """One command in the Redis protocol (RESP): an array of bulk strings (inline: this packs
+    every delivery's arguments)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, bytes):
+            data = arg
+        else:
+            data = b"%d" % arg
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
 
 
 def _settle(future: asyncio.Future[Any], result: Any) -> None:

@@ -204,6 +204,11 @@ def test_rejections_and_limits(relay_env: RelayEnv, fake_api: FakeCloudflare) ->
     big = b"x" * 1001
     assert server.post("/hooks/cms", content=big, headers=github_headers(big)).status_code == 413
     assert httpx.get(server.url + "/hooks/cms").status_code == 405
+    # what the webhook path ahead of the router does not take is the router's, as before
+    assert server.post("/hooks/cms/extra", content=body).status_code == 404
+    assert server.post("/hooks/", content=body).status_code == 404
+    assert server.post("/hooks/nope", content=body).json() == {"error": "unknown hook 'nope'"}
+    assert missing.headers["content-type"] == "application/json"
     genuine = server.post("/hooks/cms", content=body, headers=github_headers(body))
     assert genuine.status_code == 202, "a forged copy must not make the real one a duplicate"
     rows = cli_json(relay_env, "deliveries")["deliveries"]

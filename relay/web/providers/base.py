@@ -159,8 +159,8 @@ class Provider(ABC):
 
     def from_headers(self, request: IncomingRequest) -> Verified:
         """Delivery id and event from the headers named by `HEADER_ID_OPTIONS`, if set."""
-        id_header = self.option("id_header")
-        event_header = self.option("event_header")
+        id_header = self.hook.options.get("id_header") or self.options["id_header"].default
+        event_header = self.hook.options.get("event_header") or self.options["event_header"].default
         return Verified(
             hint_id=(request.header(str(id_header)) or None) if id_header else None,
             event=(request.header(str(event_header)) or None) if event_header else None,

@@ -48,13 +48,18 @@ class HmacSha256(Provider):
             )
         return problems
 
+    def __init__(self, hook: HookSettings) -> None:
+        super().__init__(hook)
+        # read once: verify runs for every delivery
+        self.header = str(self.option("header"))
+        self.prefix = str(self.option("prefix") or "")
+        self.encoding = str(self.option("encoding"))
+
     def verify(self, request: IncomingRequest) -> Verified:
-        header = str(self.option("header"))
-        prefix = str(self.option("prefix") or "")
+        header, prefix, encoding = self.header, self.prefix, self.encoding
         value = request.require(header)
         if not value.startswith(prefix):
             raise WebhookRejected(f"{header} does not start with {prefix!r}")
-        encoding = str(self.option("encoding"))
         expected = [prefix + digest(s.encode(), request.body, encoding) for s in self.secrets]
         if encoding == "hex":
             value = prefix + value[len(prefix) :].lower()
