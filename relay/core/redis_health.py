@@ -186,6 +186,14 @@ def findings(facts: Facts, settings: Settings) -> list[Finding]:
     if facts.aof is None:
         why = facts.why("INFO", "CONFIG GET appendonly")
         warning(f"redis: appendonly cannot be read{why}; make sure it is yes")
+    elif not facts.aof and redis_settings.ack == "replicated" and redis_settings.configured:
+        # managed services without AOF (ElastiCache) keep data by replication: refused all the
+        # same (CONTRACT: no AOF is refused), saying what the replicas do and do not cover
+        error(
+            "redis: appendonly is no: with ack replicated a 2xx survives the loss of the "
+            "primary, but a restart of every node loses every acknowledged delivery; set "
+            "appendonly yes where the service allows it"
+        )
     elif not facts.aof:
         text = (
             "redis: appendonly is no: a restart of Redis loses every acknowledged delivery; "
