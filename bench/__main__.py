@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import footprint, ingest, precision, profile, report, scale, storm
+from bench import footprint, ingest, memory, precision, profile, report, scale, storm
 from bench.harness import REPO, Stack
 
-STEPS = ("footprint", "ingest", "profile", "storm", "precision", "scale")
+STEPS = ("footprint", "memory", "ingest", "profile", "storm", "precision", "scale")
 
 
 def main(argv: list[str]) -> int:
@@ -55,6 +55,8 @@ def main(argv: list[str]) -> int:
             print(f"bench: {step} ...", flush=True)
             if step == "footprint":
                 results.idle = footprint.run(stack)
+            elif step == "memory":
+                results.memory = memory.run(stack)
             elif step == "ingest":
                 results.ingest = ingest.run(stack, rounds=args.rounds)
             elif step == "profile":

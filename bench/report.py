@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from bench.footprint import Idle
 from bench.ingest import CONNECTIONS, FIXED_RATE, IngestResult
+from bench.memory import MemoryResult
+from bench.memory import section as memory_section
 from bench.precision import PrecisionResult
 from bench.profile import Profile
 from bench.scale import ScaleResult
@@ -64,6 +66,7 @@ class Results:
     storm: StormResult | None = None
     precision: list[PrecisionResult] = field(default_factory=list)
     scale: ScaleResult | None = None
+    memory: MemoryResult | None = None
 
 
 # -- machine and summary ---------------------------------------------------------------------
@@ -239,6 +242,7 @@ def render(results: Results) -> str:
             lambda: footprint_section(results.idle, results.ingest, results.scale),
         ),
         (results.profile is not None, lambda: profile_section(_need(results.profile))),
+        (results.memory is not None, lambda: memory_section(_need(results.memory))),
     ]
     body = "\n".join(make() for present, make in sections if present)
     source = f" (relay from `{results.relay_src}`)" if results.relay_src else ""
