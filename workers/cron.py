@@ -19,10 +19,10 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from relay.core import keys
 from relay.core.controls import touch
@@ -54,7 +54,7 @@ class ScheduleTicker:
     """One per claimer; the in-process memory only saves Redis calls, never decides."""
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
-        self.client: Any = client
+        self.client = client
         self.settings = settings
         self.crons = crons(settings)
         self._script = client.register_script(lua(keys.SCRIPT_CRON_SLOT))
@@ -95,7 +95,11 @@ class ScheduleTicker:
         state = decode_hash(self.client.hgetall(state_key))
         upcoming = next_slot(expr, now)
         if state.get("expr") != expr:  # first sight of this cron: arm it from now on
-            armed = {"expr": expr, "since": int(now * 1000), "next_slot": upcoming}
+            armed: dict[FieldT, EncodableT] = {
+                "expr": expr,
+                "since": int(now * 1000),
+                "next_slot": upcoming,
+            }
             self.client.hset(state_key, mapping=armed)
             self._seen[(kind, target)] = slot
             return None

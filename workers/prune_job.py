@@ -61,7 +61,7 @@ class Pacer:
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client: Any = client
+        self.client = client
         self.window_ms = int(settings.budget_window * 1000)
         self.interval = settings.budget_window / (settings.budget * SHARE)
         self.ceiling = settings.budget * CEILING

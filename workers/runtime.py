@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import redis
 
+from relay.core.build_settings import TargetSettings
 from relay.core.cloudflare.client import CloudflareClient, tls_context
 from relay.core.cloudflare.pages import Pages
 from relay.core.cloudflare.usage import budgeted_client
 from relay.core.cloudflare.workers_builds import WorkersBuilds
 from relay.core.connections import sync_client
 from relay.core.exceptions import RelayError
-from relay.core.settings import Settings, TargetSettings
+from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.core.targets import Platform, Target, target_for
 from relay.core.transitions import Transitions

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import redis
 
+from relay.core.build_settings import TargetKind
 from relay.core.cloudflare.answers import LogLine
 from relay.core.exceptions import BadRequest, NotFound
 from relay.core.records import Trigger
-from relay.core.settings import Settings, TargetKind
+from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.core.targets import Platform, target_for
 

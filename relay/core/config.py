@@ -20,22 +20,18 @@ from typing import Any, ClassVar, Protocol
 from croniter import croniter
 
 from relay.core.budget import BuildBudget
+from relay.core.build_settings import (
+    FilterSettings,
+    HookSettings,
+    MatchRule,
+    TargetKind,
+    TargetSettings,
+)
 from relay.core.declare import Kind, Meta, OptionSpec, declared
 from relay.core.duration import parse_duration
 from relay.core.exceptions import ConfigError
 from relay.core.secret import Secret
-from relay.core.settings import (
-    NAME_PATTERN,
-    TABLES,
-    FilterSettings,
-    HookSettings,
-    MatchRule,
-    NotifySettings,
-    RedisSettings,
-    Settings,
-    TargetKind,
-    TargetSettings,
-)
+from relay.core.settings import NAME_PATTERN, TABLES, NotifySettings, RedisSettings, Settings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: keys of a `[hooks.NAME]` table besides the declared ones and the provider's options

@@ -16,7 +16,8 @@ import redis
 from croniter import croniter
 
 from relay.core import keys
-from relay.core.settings import Settings, TargetSettings
+from relay.core.build_settings import TargetSettings
+from relay.core.settings import Settings
 from relay.core.store import decode_hash
 
 #: earlier skipped slots are counted up to this many per decision

@@ -190,7 +190,9 @@ class Trigger:
     attempts: int = 0
     attempt_at: int | None = None
     next_attempt_at: int | None = None
-    kind: str | None = None  # the target's kind when triggered (relay.core.settings.TargetKind)
+    kind: str | None = (
+        None  # the target's kind when triggered (relay.core.build_settings.TargetKind)
+    )
     project: str | None = None
     branch: str | None = None
     deployment_id: str | None = None  # Cloudflare's id of the deployment (Workers: build uuid)

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from relay.core.settings import FilterSettings, MatchRule
+from relay.core.build_settings import FilterSettings, MatchRule
 from relay.web.providers.base import IncomingRequest, Provider, Verified
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import redis.asyncio as aredis
 
 from relay.core import keys
+from relay.core.build_settings import HookSettings
 from relay.core.connections import Ack
 from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.scripts import lua
-from relay.core.settings import HookSettings, ServerSettings, Settings
+from relay.core.settings import ServerSettings, Settings
 from relay.web.providers.base import Verified
 from relay.web.script_batch import ScriptBatcher
 

@@ -21,6 +21,7 @@ import redis
 
 from relay.core import controls, scheduled
 from relay.core.budget import Usage, usage
+from relay.core.build_settings import TargetSettings
 from relay.core.cloudflare.pages import Pages
 from relay.core.cloudflare.usage import budgeted_client
 from relay.core.cloudflare.workers_builds import WorkersBuilds
@@ -30,7 +31,7 @@ from relay.core.exceptions import BadRequest, NotFound, NotSupported
 from relay.core.records import Trigger
 from relay.core.rollback import rollback
 from relay.core.scheduled import ScheduledDeploy
-from relay.core.settings import Settings, TargetSettings
+from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.core.targets import Build, Platform, target_for
 

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from relay.core.build_settings import HookSettings
 from relay.core.exceptions import (
     BodyTooLarge,
     NotFound,
@@ -26,7 +27,7 @@ from relay.core.exceptions import (
     WebhookRejected,
 )
 from relay.core.records import Delivery, DeliveryOutcome
-from relay.core.settings import HookSettings, Settings
+from relay.core.settings import Settings
 from relay.web.bodies import read_asgi_body
 from relay.web.errors import RETRY_SOON, UNAVAILABLE, json_error
 from relay.web.filters import ignore_reason

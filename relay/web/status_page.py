@@ -30,12 +30,13 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from relay.core import keys
+from relay.core.build_settings import TargetSettings
 from relay.core.cloudflare.pages import Deployment, Pages
 from relay.core.cloudflare.usage import budgeted_client
 from relay.core.exceptions import BudgetExhausted, CloudflareError, NotFound
 from relay.core.records import Trigger, TriggerStatus
 from relay.core.secret import Secret
-from relay.core.settings import Settings, TargetSettings
+from relay.core.settings import Settings
 from relay.core.store import Store
 from relay.web.access import Access
 

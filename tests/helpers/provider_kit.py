@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from relay.core.build_settings import HookSettings
 from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
-from relay.core.settings import HookSettings
 from relay.web.providers.base import IncomingRequest, Provider, Verified
 from relay.web.providers.registry import PROVIDERS
 from tests.helpers import paths

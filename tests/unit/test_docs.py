@@ -6,14 +6,9 @@ import re
 
 import pytest
 
+from relay.core.build_settings import FilterSettings, HookSettings, TargetSettings
 from relay.core.declare import declared, shown_default
-from relay.core.settings import (
-    TABLES,
-    FilterSettings,
-    HookSettings,
-    NotifySettings,
-    TargetSettings,
-)
+from relay.core.settings import TABLES, NotifySettings
 from tests.helpers import paths
 
 DOC = (paths.DOCS / "configuration.md").read_text(encoding="utf-8")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from relay.core.build_settings import TargetKind, TargetSettings
 from relay.core.exceptions import NotSupported
-from relay.core.settings import TargetKind, TargetSettings
 from relay.core.targets.base import Build, Platform, Started, Target
 from relay.core.targets.pages_api import PagesApi
 from relay.core.targets.pages_hook import PagesHook

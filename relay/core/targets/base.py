@@ -17,12 +17,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TypeVar
 
+from relay.core.build_settings import TargetKind, TargetSettings
 from relay.core.cloudflare.answers import LogLine
 from relay.core.cloudflare.pages import Pages
 from relay.core.cloudflare.workers_builds import WorkersBuilds
 from relay.core.exceptions import NotSupported
 from relay.core.records import Trigger, TriggerStatus
-from relay.core.settings import TargetKind, TargetSettings
 
 T = TypeVar("T")
 

@@ -16,11 +16,12 @@ from enum import StrEnum
 from typing import Any
 
 from relay.core.budget import Usage, usage
+from relay.core.build_settings import TargetSettings
 from relay.core.controls import Pause, pauses
 from relay.core.cron import ScheduleStatus, schedule_status
 from relay.core.prune_record import PruneStatus, last_prune
 from relay.core.records import Trigger, TriggerStatus
-from relay.core.settings import Settings, TargetSettings
+from relay.core.settings import Settings
 from relay.core.store import Pending, Store
 from relay.web.dashboard.tallies import Tally
 

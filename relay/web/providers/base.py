@@ -21,7 +21,7 @@ from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
 
 if TYPE_CHECKING:
-    from relay.core.settings import HookSettings
+    from relay.core.build_settings import HookSettings
 
 
 @dataclass(frozen=True)

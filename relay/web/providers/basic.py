@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from typing import ClassVar
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import Kind, OptionSpec
 from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
-from relay.core.settings import HookSettings
 from relay.web.providers.base import IncomingRequest, Provider, Verified, matches_any
 
 

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import quote
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import Kind, OptionSpec
 from relay.core.exceptions import WebhookRejected
-from relay.core.settings import HookSettings
 from relay.web.providers.base import IncomingRequest, Provider, Verified, matches_any, secret_key
 from relay.web.providers.payload import field, json_body
 from relay.web.providers.timestamps import check_age, parse_ms, seconds, tolerance_option

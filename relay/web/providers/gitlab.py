@@ -18,10 +18,10 @@ import hashlib
 import uuid
 from typing import ClassVar
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import OptionSpec
 from relay.core.exceptions import WebhookRejected
 from relay.core.secret import Secret
-from relay.core.settings import HookSettings
 from relay.web.providers.base import (
     IncomingRequest,
     KeyScheme,

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 from typing import ClassVar
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import Kind, OptionSpec
 from relay.core.exceptions import WebhookRejected
-from relay.core.settings import HookSettings
 from relay.web.providers.base import (
     HEADER_ID_OPTIONS,
     IncomingRequest,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import OptionSpec
-from relay.core.settings import HookSettings
 from relay.web.providers.base import HEADER_ID_OPTIONS, IncomingRequest, Provider, Verified
 
 

@@ -17,8 +17,8 @@ import re
 from fnmatch import fnmatchcase
 from typing import ClassVar
 
+from relay.core.build_settings import HookSettings
 from relay.core.declare import Kind, OptionSpec
-from relay.core.settings import HookSettings
 from relay.web.providers.base import IncomingRequest, Provider, Verified
 from relay.web.providers.hmac_sha256 import digest
 from relay.web.providers.shopify import verify_base64_body
