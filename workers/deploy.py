@@ -22,12 +22,11 @@ from relay.core.records import Trigger, TriggerStatus
 from relay.core.targets import Target
 from relay.core.transitions import Lease, Step
 from workers.faults import die_at
-from workers.outcomes import fail_for_good, finish, retry_later
+from workers.outcomes import fail_for_good, finish, read_trigger, retry_later
 from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
 
-LOST = "the trigger's record lost its fields (Redis restarted empty, or evicted or trimmed it)"
 
 
 def dry_run(ctx: Context, target: Target) -> bool:
@@ -38,11 +37,9 @@ def dry_run(ctx: Context, target: Target) -> bool:
 
 def deploy(ctx: Context, lease: Lease) -> str:
     n = lease.step.n
-    before = ctx.store.trigger(lease.step.trigger_id)
-    if before is None:
-        step = lease.step
-        lost = ctx.moves.lost(step.trigger_id, step.target, LOST, done=lease)
-        return "lost" if lost else "lost (taken over)"
+    before = read_trigger(ctx, lease)
+    if isinstance(before, str):
+        return before
     if before.status is TriggerStatus.TRIGGERING and before.attempts == n:
         message = f"attempt {n} was interrupted: the worker making it stopped"
         retry_later(ctx, before, n, None, message, done=lease)

@@ -105,3 +105,19 @@ def put_off(ctx: Context, before: Trigger, lease: Lease, delay: float, note: str
     """Run the same step again in `delay` seconds, changing nothing else (no attempt spent)."""
     after = dataclasses.replace(before, note=note)
     return ctx.moves.move(before, after, done=lease, arm=(lease.step, delay))
+
+
+#: why a step whose trigger has no record any more settles it as failed
+LOST = "the trigger's record lost its fields (Redis restarted empty, or evicted or trimmed it)"
+
+
+def read_trigger(ctx: Context, lease: Lease) -> Trigger | str:
+    """The trigger the step in `lease` works on, or, when its record is gone, the step's
+    outcome after settling it as failed (once: another worker may have done it first)."""
+    step = lease.step
+    trigger = ctx.store.trigger(step.trigger_id)
+    if trigger is not None:
+        return trigger
+    lost = ctx.moves.lost(step.trigger_id, step.target, LOST, done=lease)
+    return "lost" if lost else "lost (taken over)"
+

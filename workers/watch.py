@@ -27,9 +27,8 @@ from relay.core.exceptions import (
 from relay.core.records import Trigger, TriggerStatus, log_tail
 from relay.core.targets import Build, Target
 from relay.core.transitions import Lease, Step
-from workers.deploy import LOST
 from workers.faults import die_at
-from workers.outcomes import finish, put_off
+from workers.outcomes import finish, put_off, read_trigger
 from workers.runtime import Context
 
 log = logging.getLogger("relay.worker")
@@ -47,11 +46,9 @@ def seconds_between(iso: str | None, now_ms: int) -> float | None:
 
 def watch(ctx: Context, lease: Lease) -> str:
     n = lease.step.n
-    before = ctx.store.trigger(lease.step.trigger_id)
-    if before is None:
-        step = lease.step
-        lost = ctx.moves.lost(step.trigger_id, step.target, LOST, done=lease)
-        return "lost" if lost else "lost (taken over)"
+    before = read_trigger(ctx, lease)
+    if isinstance(before, str):
+        return before
     if before.status is not TriggerStatus.BUILDING:
         ctx.moves.drop(lease, before)
         return f"stale (already {before.status})"

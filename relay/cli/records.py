@@ -3,13 +3,12 @@ is an operator control: `relay.cli.controls`)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from datetime import datetime
 
 import click
 
 from relay.cli.options import Options, pass_options
+from relay.cli.output import emit_json, table
 from relay.core import controls as actions
 from relay.core.connections import sync_client
 from relay.core.duration import parse_duration
@@ -26,20 +25,6 @@ def _when(ms_or_s: str | float | None) -> str:
     return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _emit_json(doc: object) -> None:
-    click.echo(json.dumps(doc, indent=2, sort_keys=True))
-
-
 @click.command(short_help="Recent deliveries and their outcome.")
 @click.option("--hook", default=None, help="only this hook's deliveries")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
@@ -53,9 +38,9 @@ def deliveries(options: Options, hook: str | None, limit: int, as_json: bool) ->
         raise ConfigError([f"unknown hook {hook!r} (known: {', '.join(settings.hooks) or 'none'})"])
     records = Store(sync_client(settings)).deliveries(hook=hook, limit=limit)
     if as_json:
-        _emit_json({"deliveries": [r.to_dict() for r in records]})
+        emit_json({"deliveries": [r.to_dict() for r in records]})
         return
-    _table(
+    table(
         [
             [
                 r.id or "",
@@ -113,9 +98,9 @@ def deployments(options: Options, target: str | None, limit: int, as_json: bool)
         settings.target(target)
     records = Store(sync_client(settings)).trigger_page(target=target, limit=limit)
     if as_json:
-        _emit_json({"deployments": [r.to_dict() for r in records]})
+        emit_json({"deployments": [r.to_dict() for r in records]})
         return
-    _table(_deploy_rows(records), _DEPLOY_COLUMNS)
+    table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
 
 @click.command(short_help="Triggers that failed for good.")
@@ -128,9 +113,9 @@ def failed(options: Options, target: str | None, as_json: bool) -> None:
     settings = options.settings()
     records = Store(sync_client(settings)).failed(target=target)
     if as_json:
-        _emit_json({"failed": [r.to_dict() for r in records]})
+        emit_json({"failed": [r.to_dict() for r in records]})
         return
-    _table(_deploy_rows(records), _DEPLOY_COLUMNS)
+    table(_deploy_rows(records), _DEPLOY_COLUMNS)
 
 
 @click.command(short_help="Queue failed triggers again.")
@@ -167,7 +152,7 @@ def replay(
     done = actions.replay(client, settings, list(ids))
     unknown = set(ids) - {d.trigger_id for d in done}
     if as_json:
-        _emit_json({"replayed": [d.to_dict() for d in done], "skipped": sorted(unknown)})
+        emit_json({"replayed": [d.to_dict() for d in done], "skipped": sorted(unknown)})
         return
     for item in done:
         click.echo(f"re-queued {item.trigger_id} (target {item.target})")

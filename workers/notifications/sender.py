@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
 from enum import StrEnum
+from typing import TypedDict, Unpack
 
 import httpx
 
@@ -242,16 +243,22 @@ def _wait(attempt: int, outcome: Outcome, backoff: Sequence[float], cap: float) 
     return max(0.0, float(backoff[min(attempt - 1, len(backoff) - 1)]))
 
 
+class RetryOptions(TypedDict, total=False):
+    """`send_with_retries`' keyword options, as `send_to_all` passes them on."""
+
+    attempts: int
+    backoff: Sequence[float]
+    sleep: Sleep
+    timeout: float
+    max_retry_after: float
+
+
 def send_to_all(
     channels: Iterable[Channel],
     notice: Notice,
     *,
     client: httpx.Client | None = None,
-    attempts: int = ATTEMPTS,
-    backoff: Sequence[float] = BACKOFF,
-    sleep: Sleep = time.sleep,
-    timeout: float = TIMEOUT,
-    max_retry_after: float = MAX_RETRY_AFTER,
+    **retries: Unpack[RetryOptions],
 ) -> list[tuple[Channel, Outcome]]:
     """`notice` to every channel that wants it, at the same time (a slow or failing channel
     does not delay the others); each channel's final outcome, in the channels' order."""
@@ -262,16 +269,7 @@ def send_to_all(
     http = httpx.Client() if client is None else client
 
     def one(channel: Channel) -> Outcome:
-        return send_with_retries(
-            channel,
-            notice,
-            client=http,
-            attempts=attempts,
-            backoff=backoff,
-            sleep=sleep,
-            timeout=timeout,
-            max_retry_after=max_retry_after,
-        )
+        return send_with_retries(channel, notice, client=http, **retries)
 
     try:
         if len(wanted) == 1:
