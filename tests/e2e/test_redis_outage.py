@@ -119,3 +119,46 @@ def test_a_worker_waiting_for_redis_stops_on_sigterm(
         assert code == 0, worker.output()
     finally:
         env.stop()
+
+
+def test_a_full_redis_is_a_503_and_takes_deliveries_again_once_it_has_room(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    """`maxmemory` with `noeviction`: nothing half-written, nothing evicted, never a 2xx."""
+    env = RelayEnv(tmp_path, own_redis.url, None)
+    env.write(
+        {
+            "targets": {"blog": {"project": "blog", "debounce": "1h", "max_wait": "1h"}},
+            "hooks": {
+                "cms": {
+                    "provider": "hmac-sha256",
+                    "header": "X-Hub-Signature-256",
+                    "prefix": "sha256=",
+                    "secret": SECRET,
+                    "targets": ["blog"],
+                }
+            },
+        }
+    )
+    client = own_redis.client()
+    try:
+        server = env.serve()
+        first = b'{"entry": 1}'
+        assert (
+            server.post("/hooks/cms", content=first, headers=github_headers(first)).status_code
+            == 202
+        )
+        used = int(client.info("memory")["used_memory"])
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", used)  # full: every write is refused from now on
+        body = b'{"entry": 2}'
+        full = server.post("/hooks/cms", content=body, headers=github_headers(body))
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+        wait_for(lambda: "OutOfMemoryError" in env.logs(), timeout=5, what="the 503's log line")
+        assert client.xlen(keys.DELIVERIES) == 1
+        client.config_set("maxmemory", 0)
+        again = server.post("/hooks/cms", content=body, headers=github_headers(body))
+        assert again.status_code == 202  # the sender's retry goes through
+        assert client.xlen(keys.DELIVERIES) == 2
+    finally:
+        env.stop()
