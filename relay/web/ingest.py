@@ -19,7 +19,7 @@ from relay.core.records import Delivery, DeliveryOutcome
 from relay.core.scripts import lua
 from relay.core.settings import ServerSettings, Settings
 from relay.web.providers.base import Verified
-from relay.web.script_batch import ScriptBatcher
+from relay.web.script_batch import Arg, Args, ScriptBatcher
 
 
 def body_digest(body: bytes) -> str:
@@ -98,38 +98,42 @@ class Ingest:
         tokens = dedupe_tokens(server, delivery, verified)
         fixed = self._fixed.get(hook.name) or _fixed(hook.name, hook, self.settings)
         accepted = delivery.outcome is DeliveryOutcome.ACCEPTED
-        script_keys = [token.key for token in tokens]
-        script_keys += fixed.keys
-        args: list[str | bytes | int] = [
-            len(tokens),
-            server.keep_deliveries,
-            delivery.outcome.value,
-            delivery.to_json(),
-            hook.name,
-        ]
-        for token in tokens:
-            args += [round(token.ttl * 1000), token.mode]
+        # KEYS: the dedupe keys, the fixed keys, the bursts touched; then ARGV (lua/ingest.lua)
+        args: list[Arg | Args] = [token.key for token in tokens]
+        args.append(fixed.keys)
+        numkeys = len(tokens) + fixed.keys.count
+        touched: list[Arg | Args] = []
         if accepted and delivery.targets == hook.targets:
-            script_keys += fixed.burst_keys
-            args += fixed.target_args
+            args.append(fixed.burst_keys)
+            numkeys += fixed.burst_keys.count
+            touched.append(fixed.target_args)
         elif accepted:
             for name in delivery.targets:
                 target = self.settings.targets[name]
-                script_keys.append(keys.burst(name))
-                args += [name, round(target.debounce * 1000), round(target.max_wait * 1000)]
-        outcome, delivery_id = await self._script(script_keys, args)
+                args.append(keys.burst(name))
+                numkeys += 1
+                touched += [name, round(target.debounce * 1000), round(target.max_wait * 1000)]
+        args += [len(tokens), fixed.keep, delivery.outcome.value, delivery.to_json(), fixed.hook]
+        for token in tokens:
+            args += [round(token.ttl * 1000), token.mode]
+        args += touched
+        outcome, delivery_id = await self._script(numkeys, args)
         return outcome.decode(), delivery_id.decode()
 
 
 @dataclass(frozen=True)
 class _Fixed:
-    keys: list[str]  # the deliveries stream, the hook's id stream, the counts, the due set
-    burst_keys: list[str]  # the burst of each of the hook's targets
-    target_args: list[str | int]  # per target: name, quiet ms, max wait ms
+    """What every delivery of one hook sends alike, packed once (`Args`)."""
+
+    keys: Args  # the deliveries stream, the hook's id stream, the counts, the due set
+    burst_keys: Args  # the burst of each of the hook's targets
+    target_args: Args  # per target: name, quiet ms, max wait ms
+    keep: Args  # the streams' cap
+    hook: Args  # the hook's name
 
 
 def _fixed(name: str, hook: HookSettings, settings: Settings) -> _Fixed:
-    target_args: list[str | int] = []
+    target_args: list[Arg] = []
     for target_name in hook.targets:
         target = settings.targets[target_name]
         target_args += [
@@ -138,7 +142,9 @@ def _fixed(name: str, hook: HookSettings, settings: Settings) -> _Fixed:
             round(target.max_wait * 1000),
         ]
     return _Fixed(
-        keys=[keys.DELIVERIES, keys.hook_deliveries(name), keys.DELIVERY_COUNTS, keys.DUE],
-        burst_keys=[keys.burst(target_name) for target_name in hook.targets],
-        target_args=target_args,
+        keys=Args(keys.DELIVERIES, keys.hook_deliveries(name), keys.DELIVERY_COUNTS, keys.DUE),
+        burst_keys=Args(*(keys.burst(target_name) for target_name in hook.targets)),
+        target_args=Args(*target_args),
+        keep=Args(settings.server.keep_deliveries),
+        hook=Args(name),
     )

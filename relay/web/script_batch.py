@@ -26,7 +26,31 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from relay.core.connections import Ack
 
-Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
+#: one call: its EVALSHA, packed (RESP), and the future its caller awaits
+Call = tuple[bytes, "asyncio.Future[Any]"]
+Arg = str | bytes | int
+
+
+def bulk(arg: Arg) -> bytes:
+    """One argument as a RESP bulk string."""
+    if isinstance(arg, str):
+        data = arg.encode()
+    elif isinstance(arg, bytes):
+        data = arg
+    else:
+        data = b"%d" % arg
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+class Args:
+    """A run of arguments packed once, for those that are the same in every call (a hook's
+    keys, its targets' debounce settings): the hot path then packs only what changes."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, *args: Arg) -> None:
+        self.data = b"".join(bulk(arg) for arg in args)
+        self.count = len(args)
 
 
 class ScriptBatcher:
@@ -39,11 +63,24 @@ class ScriptBatcher:
         self.client = client
         self.script = client.register_script(script)
         self.source = script
+        self.evalsha = bulk(b"EVALSHA") + bulk(self.script.sha)
         self.ack = ack
         self.pending: list[Call] = []
         self.tasks: set[asyncio.Task[None]] = set()
 
-    async def __call__(self, script_keys: list[str], args: list[Any]) -> Any:
+    async def __call__(self, numkeys: int, args: list[Arg | Args]) -> Any:
+        """Run the script with `args` (its `numkeys` keys, then its arguments; an `Args` is
+        a packed run of them) in the next batch; its result, or its error raised."""
+        count = 3
+        parts = [self.evalsha, bulk(numkeys)]
+        for arg in args:
+            if isinstance(arg, Args):
+                parts.append(arg.data)
+                count += arg.count
+            else:
+                parts.append(bulk(arg))
+                count += 1
+        command = b"*%d\r\n%b" % (count, b"".join(parts))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self.pending:
@@ -51,7 +88,7 @@ class ScriptBatcher:
             task = loop.create_task(self._flush())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        self.pending.append((script_keys, args, future))
+        self.pending.append((command, future))
         return await future
 
     async def _flush(self) -> None:
@@ -62,21 +99,20 @@ class ScriptBatcher:
             again = await self._run([batch[i] for i in missing], load=True)
             for i, result in zip(missing, again, strict=True):
                 results[i] = result
-        for (_, _, future), result in zip(batch, results, strict=True):
+        for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result)
 
     async def _run(self, calls: list[Call], *, load: bool) -> list[Any]:
         """One write: [SCRIPT LOAD,] the EVALSHAs, [the ack]; then one reply each. One result
         (or exception) per call; a call whose script ran gets the ack's failure instead when
-        it has one. The commands are packed here (`resp`) and sent on one connection of the
+        it has one. The commands come packed (`__call__`, `bulk`) and sent on one connection of the
         client's pool: redis-py's pipeline packs each argument through its encoder, which
         was an eighth of the receiver's CPU (bench/profile.py)."""
-        commands = [resp(b"SCRIPT", b"LOAD", self.source)] if load else []
-        sha = self.script.sha
-        for script_keys, args, _ in calls:
-            commands.append(resp(b"EVALSHA", sha, len(script_keys), *script_keys, *args))
+        commands = [b"*3\r\n" + bulk(b"SCRIPT") + bulk(b"LOAD") + bulk(self.source)] if load else []
+        commands += [command for command, _ in calls]
         if self.ack is not None:
-            commands.append(resp(*self.ack.command))
+            ack = self.ack.command
+            commands.append(b"*%d\r\n%b" % (len(ack), b"".join(bulk(arg) for arg in ack)))
         pool = self.client.connection_pool
         try:
             connection = await pool.get_connection()  # type: ignore[no-untyped-call]
@@ -109,21 +145,6 @@ class ScriptBatcher:
             return replies
         # a call's own error stays (a NoScriptError is run again, with an ack of its own)
         return [r if isinstance(r, Exception) else failure for r in replies]
-
-
-def resp(*args: str | bytes | int) -> bytes:
-    """One command in the Redis protocol (RESP): an array of bulk strings (inline: this packs
-    every delivery's arguments)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, bytes):
-            data = arg
-        else:
-            data = b"%d" % arg
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)
 
 
 def _settle(future: asyncio.Future[Any], result: Any) -> None:
