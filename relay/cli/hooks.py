@@ -32,14 +32,18 @@ from relay.web.providers.registry import PROVIDERS
 SAMPLE_BODY = b'{"event":"entry.publish","entry":{"id":"hello-world"}}'
 
 
-@click.command(short_help="Validate relay.toml and reach Redis.")
+@click.command(short_help="Validate relay.toml, Redis's durability and the targets.")
 @click.option(
     "--offline", is_flag=True, help="check the file only; do not contact Redis or Cloudflare"
 )
 @pass_options
 def check(options: Options, offline: bool) -> None:
     """Validate relay.toml and the environment it names, and print what was found.
-    Exit 0 when usable, 1 otherwise (each problem on one line, naming its key)."""
+
+    Redis: what a 2xx survives there (AOF, fsync policy, replicas, [redis] ack) in one line;
+    Redis Cluster, an evicting maxmemory-policy, AOF off and too few replicas for the ack are
+    refused. Targets are asked of Cloudflare (with credentials). Exit 0 when usable, 1
+    otherwise (each problem on one line, naming its key)."""
     try:
         settings = options.settings()
     except ConfigError as exc:

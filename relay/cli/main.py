@@ -35,7 +35,8 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     \b
     First run:   relay up             (receiver + worker + embedded Redis, dry-run
                                        until Cloudflare credentials are set)
-    Production:  relay serve          (HTTP receiver, dashboard, API, metrics)
+    Production:  relay serve          (HTTP receiver, dashboard, API, metrics;
+                                       --workers auto: a process per core)
                  relay worker         (claims, deploys, watches; run several)
     Inspect:     relay deliveries | deployments | failed | logs | scheduled
     Act:         relay replay | deploy | prune | send-test | sign
