@@ -28,7 +28,6 @@ from workers.runtime import Context
 log = logging.getLogger("relay.worker")
 
 
-
 def dry_run(ctx: Context, target: Target) -> bool:
     if ctx.settings.dry_run:
         return True

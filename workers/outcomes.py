@@ -120,4 +120,3 @@ def read_trigger(ctx: Context, lease: Lease) -> Trigger | str:
         return trigger
     lost = ctx.moves.lost(step.trigger_id, step.target, LOST, done=lease)
     return "lost" if lost else "lost (taken over)"
-
