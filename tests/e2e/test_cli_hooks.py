@@ -8,7 +8,7 @@ import httpx
 
 from relay.cli.embedded_redis import free_port
 from tests.helpers.relay_env import RelayEnv, cli
-from tests.helpers.senders import SECRET, WHSEC
+from tests.helpers.senders import SECRET, WHSEC, github_hook
 
 
 def _setup(env: RelayEnv) -> str:
@@ -16,13 +16,7 @@ def _setup(env: RelayEnv) -> str:
         {
             "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
             "hooks": {
-                "gh": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["site"],
-                },
+                "gh": github_hook(["site"]),
                 "svix": {"provider": "standard-webhooks", "secret": WHSEC, "targets": ["site"]},
             },
         }

@@ -14,7 +14,7 @@ from relay.core import keys
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli_json, send, setup, trigger
-from tests.helpers.senders import SECRET
+from tests.helpers.senders import github_hook
 
 #: short leases: a dead worker's step is taken over this long after its last renewal
 LEASE = "4s"
@@ -29,15 +29,7 @@ def _config(env: RelayEnv, *, stuck_after: str = "30m") -> None:
             "targets": {
                 "blog": {"project": "blog", "debounce": "0.3s", "stuck_after": stuck_after}
             },
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
 
@@ -196,15 +188,7 @@ def test_killed_receiver_loses_nothing_it_acknowledged(
     relay_env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "0.5s"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     server = relay_env.serve()

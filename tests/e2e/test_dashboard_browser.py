@@ -20,7 +20,7 @@ from tests.helpers import paths
 from tests.helpers.app_server import ADMIN
 from tests.helpers.processes import Server
 from tests.helpers.relay_env import RelayEnv
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -62,15 +62,7 @@ def start(relay_env: RelayEnv, fake: FakeCloudflare, **target: Any) -> Server:
             "targets": {
                 "blog": {"project": "blog", "branch": "main", "max_wait": "1m", **target},
             },
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     server = relay_env.serve()

@@ -8,7 +8,7 @@ import time
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send
-from tests.helpers.senders import SECRET
+from tests.helpers.senders import github_hook
 
 
 def test_deploy_now_during_a_build_builds_right_after_it(
@@ -22,15 +22,7 @@ def test_deploy_now_during_a_build_builds_right_after_it(
     relay_env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "3s", "max_wait": "60s"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     server = relay_env.serve()

@@ -10,7 +10,7 @@ from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.catcher import Capture
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send, setup, trigger
-from tests.helpers.senders import SECRET
+from tests.helpers.senders import SECRET, github_hook
 
 
 def test_5xx_is_retried_until_it_builds(relay_env: RelayEnv, fake_api: FakeCloudflare) -> None:
@@ -144,15 +144,7 @@ def test_shared_api_budget_is_never_exceeded(relay_env: RelayEnv, fake_api: Fake
         {
             "cloudflare": {"poll_interval": "0.3s", "budget": 2, "budget_window": "2s"},
             "targets": {n: {"project": n, "debounce": "0.2s"} for n in ("a", "b", "c", "d")},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["a", "b", "c", "d"],
-                }
-            },
+            "hooks": {"cms": github_hook(["a", "b", "c", "d"])},
         }
     )
     server = relay_env.serve()

@@ -9,7 +9,7 @@ import httpx
 import redis
 
 from tests.helpers.relay_env import RelayEnv
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 
 async def _storm(url: str, start: int, count: int) -> list[int]:
@@ -32,15 +32,7 @@ def test_concurrent_deliveries_are_each_stored_once(
     relay_env.write(
         {
             "targets": {"site": {"project": "site", "debounce": "1h", "max_wait": "1h"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["site"],
-                }
-            },
+            "hooks": {"cms": github_hook(["site"])},
         }
     )
     server = relay_env.serve()

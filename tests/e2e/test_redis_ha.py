@@ -35,20 +35,14 @@ from tests.helpers.redis_topology import (
     server_version,
 )
 from tests.helpers.relay_env import RelayEnv, cli, cli_json
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 DATA_PASSWORD = "ha-data-pass-4c1d9e"
 SENTINEL_PASSWORD = "ha-sentinel-pass-77e0b2"
 
 
 def _hook() -> dict[str, Any]:
-    return {
-        "provider": "hmac-sha256",
-        "header": "X-Hub-Signature-256",
-        "prefix": "sha256=",
-        "secret": SECRET,
-        "targets": ["blog"],
-    }
+    return github_hook(["blog"])
 
 
 def _config(redis_table: dict[str, Any] | None = None, **target: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from relay.core import keys
 from tests.helpers.catcher import Capture
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 
 @pytest.fixture
@@ -31,15 +31,7 @@ def test_redis_down_gives_fast_503_and_recovery(tmp_path: Path, own_redis: Redis
     env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "1m"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     try:
@@ -129,15 +121,7 @@ def test_a_full_redis_is_a_503_and_takes_deliveries_again_once_it_has_room(
     env.write(
         {
             "targets": {"blog": {"project": "blog", "debounce": "1h", "max_wait": "1h"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     client = own_redis.client()

@@ -24,7 +24,7 @@ from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.redis_topology import Certs, debian_redis_server, make_certs, tls_server
 from tests.helpers.relay_env import RelayEnv, cli, cli_json
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 USER = "relay"
 PASSWORD = "tls-acl-pass-93f1c7e2"
@@ -48,15 +48,7 @@ def tls_redis(tmp_path: Path, certs: Certs) -> Iterator[tuple[RedisServer, str]]
 def _config() -> dict[str, object]:
     return {
         "targets": {"blog": {"project": "blog", "branch": "main", "debounce": "500ms"}},
-        "hooks": {
-            "cms": {
-                "provider": "hmac-sha256",
-                "header": "X-Hub-Signature-256",
-                "prefix": "sha256=",
-                "secret": SECRET,
-                "targets": ["blog"],
-            }
-        },
+        "hooks": {"cms": github_hook(["blog"])},
     }
 
 

@@ -27,7 +27,7 @@ from relay.web.providers.registry import PROVIDERS
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import stays, wait_for
 from tests.helpers.relay_env import RelayEnv
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 from workers.claimer import claim_bursts
 from workers.cron import GRACE, ScheduleTicker, tick_schedules
 
@@ -200,15 +200,7 @@ def test_a_tick_becomes_one_build_through_real_processes(
     relay_env.write(
         {
             "targets": {"blog": {**target, "schedule": yearly}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
     server = relay_env.serve()

@@ -12,7 +12,7 @@ from relay.core import keys
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli, cli_json, send, trigger
-from tests.helpers.senders import SECRET
+from tests.helpers.senders import github_hook
 
 
 def _config(env: RelayEnv, **server: object) -> None:
@@ -20,15 +20,7 @@ def _config(env: RelayEnv, **server: object) -> None:
         {
             "server": server,
             "targets": {"blog": {"project": "blog", "debounce": "0.3s"}},
-            "hooks": {
-                "cms": {
-                    "provider": "hmac-sha256",
-                    "header": "X-Hub-Signature-256",
-                    "prefix": "sha256=",
-                    "secret": SECRET,
-                    "targets": ["blog"],
-                }
-            },
+            "hooks": {"cms": github_hook(["blog"])},
         }
     )
 

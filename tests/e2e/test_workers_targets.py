@@ -13,15 +13,9 @@ from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.catcher import Capture
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import RelayEnv, cli_json, send, trigger
-from tests.helpers.senders import SECRET, WHSEC
+from tests.helpers.senders import WHSEC, github_hook
 
-HOOK = {
-    "provider": "hmac-sha256",
-    "header": "X-Hub-Signature-256",
-    "prefix": "sha256=",
-    "secret": SECRET,
-    "targets": ["app"],
-}
+HOOK = github_hook(["app"])
 
 
 def _start(env: RelayEnv, target: dict[str, Any], **doc: Any) -> str:

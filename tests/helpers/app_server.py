@@ -32,7 +32,7 @@ from relay.web.providers.registry import PROVIDERS
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_env import ACCOUNT, TOKEN
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import SECRET, github_headers, github_hook
 from workers import outcomes as settle
 from workers import runtime
 from workers.claimer import claim_bursts
@@ -63,13 +63,7 @@ def make_settings(
             "docs": {"deploy_hook": "${DOCS_HOOK}", "debounce": "10s"},
         },
         "hooks": {
-            "cms": {
-                "provider": "hmac-sha256",
-                "header": "X-Hub-Signature-256",
-                "prefix": "sha256=",
-                "secret": SECRET,
-                "targets": ["blog"],
-            },
+            "cms": github_hook(["blog"]),
             **(hooks or {}),
         },
         "server": server or {},

@@ -16,7 +16,7 @@ import httpx
 from tests.fakes.cloudflare import FakeCloudflare
 from tests.helpers.polling import wait_for
 from tests.helpers.processes import RelayProcess, Server
-from tests.helpers.senders import SECRET, github_headers
+from tests.helpers.senders import github_headers, github_hook
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 TOKEN = "cf-test-token-7d1f"
@@ -152,15 +152,7 @@ def setup(
         "cloudflare": {"poll_interval": "0.3s", **(cloudflare or {})},
         "retry": {"attempts": 5, "initial": "0.2s", "max": "1s", **(retry or {})},
         "targets": {"blog": {"project": project, "branch": "main", "debounce": "0.3s", **target}},
-        "hooks": {
-            "cms": {
-                "provider": "hmac-sha256",
-                "header": "X-Hub-Signature-256",
-                "prefix": "sha256=",
-                "secret": SECRET,
-                "targets": ["blog"],
-            }
-        },
+        "hooks": {"cms": github_hook(["blog"])},
     }
     if notify:
         doc["notify"] = {"url": notify}

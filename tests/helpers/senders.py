@@ -12,6 +12,17 @@ SECRET = "s3cret-for-tests-only-9f2c"
 WHSEC = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32byt").decode()
 
 
+def github_hook(targets: list[str], secret: str = SECRET) -> dict[str, object]:
+    """A relay.toml hook verifying what `github_headers` signs (X-Hub-Signature-256)."""
+    return {
+        "provider": "hmac-sha256",
+        "header": "X-Hub-Signature-256",
+        "prefix": "sha256=",
+        "secret": secret,
+        "targets": targets,
+    }
+
+
 def github_headers(body: bytes, secret: str = SECRET) -> dict[str, str]:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}

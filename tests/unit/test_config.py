@@ -14,18 +14,11 @@ from relay.core.exceptions import ConfigError
 from relay.web.providers.registry import PROVIDERS
 from tests.helpers import paths
 from tests.helpers.relay_env import to_toml
+from tests.helpers.senders import github_hook
 
 GOOD: dict[str, Any] = {
     "targets": {"blog": {"project": "blog", "branch": "main"}},
-    "hooks": {
-        "cms": {
-            "provider": "hmac-sha256",
-            "header": "X-Hub-Signature-256",
-            "prefix": "sha256=",
-            "secret": "x",
-            "targets": ["blog"],
-        }
-    },
+    "hooks": {"cms": github_hook(["blog"], secret="x")},
 }
 
 
