@@ -61,9 +61,9 @@ redis.call('HINCRBY', counts, ARGV[5] .. ':' .. ARGV[3], 1)
 local joined = {}
 for j, name in ipairs(names) do
   local base = first_target + 3 * (j - 1)
-  touch_burst(bursts[name], due, name, now, tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]),
-    'webhooks', id)
-  table.insert(joined, name .. '=' .. redis.call('HGET', bursts[name], 'first'))
+  local _, first = touch_burst(bursts[name], due, name, now, tonumber(ARGV[base + 1]),
+    tonumber(ARGV[base + 2]), 'webhooks', id)
+  table.insert(joined, name .. '=' .. first)
 end
 for k = 1, d do
   local value = id

@@ -14,23 +14,31 @@ local function server_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Returns the burst's due time (ms).
+-- Returns the burst's due time and its first touch (ms). Three Redis calls for a delivery
+-- (HMGET, HSET, ZADD; HINCRBY too when it joins a burst): the ingest script runs this for every
+-- webhook, inside the time the sender waits.
 local function touch_burst(burst, due_zset, target, now, quiet, max_wait, reason, delivery)
-  local first = tonumber(redis.call('HGET', burst, 'first'))
-  local deadline = tonumber(redis.call('HGET', burst, 'deadline'))
-  if not first then
+  local got = redis.call('HMGET', burst, 'first', 'deadline')
+  local first, deadline = tonumber(got[1]), tonumber(got[2])
+  local fields, new = {}, not first
+  if new then
     first = now
     deadline = now + max_wait
-    redis.call('HSET', burst, 'first', now, 'reason', reason, 'count', 0)
+    fields = {'first', now, 'reason', reason, 'count', delivery and 1 or 0}
   elseif not deadline or now + max_wait < deadline then
     deadline = math.min(deadline or (first + max_wait), now + max_wait)
   end
   local due = math.min(now + quiet, deadline)
-  redis.call('HSET', burst, 'last', now, 'deadline', deadline, 'due', due)
+  table.insert(fields, 'last'); table.insert(fields, now)
+  table.insert(fields, 'deadline'); table.insert(fields, deadline)
+  table.insert(fields, 'due'); table.insert(fields, due)
   if delivery then
+    table.insert(fields, 'last_delivery'); table.insert(fields, delivery)
+  end
+  redis.call('HSET', burst, unpack(fields))
+  if delivery and not new then
     redis.call('HINCRBY', burst, 'count', 1)
-    redis.call('HSET', burst, 'last_delivery', delivery)
   end
   redis.call('ZADD', due_zset, due, target)
-  return due
+  return due, first
 end
